@@ -1,0 +1,61 @@
+"""Train maskscan's YOLO face detector on the mask-scenes photos, offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from maskscan.classifiers.detector_data import write_yolo_dataset
+from maskscan.classifiers.yolo_offline import import_ultralytics, require_local_weights
+
+
+@dataclass(frozen=True)
+class DetectorTrainingConfig:
+    voc_root: Path
+    out_dir: Path
+    init_weights: Path | None
+    """A local COCO-pretrained YOLO checkpoint whose backbone starts the model; None = random init."""
+    model: str = "yolo11n"
+    imgsz: int = 512
+    epochs: int = 30
+    batch: int = 16
+    seed: int = 0
+    device: str = "cpu"
+    workers: int = 2
+    patience: int = 100
+    name: str = "face-detector"
+
+
+def train_detector(config: DetectorTrainingConfig) -> Path:
+    """Convert the VOC data, train, and return the path of the best checkpoint."""
+    ultralytics = import_ultralytics()
+    data_yaml = write_yolo_dataset(config.voc_root, config.out_dir / "dataset")
+    model = ultralytics.YOLO(f"{config.model}.yaml")
+    if config.init_weights is not None:
+        model.load(str(require_local_weights(config.init_weights)))
+    model.train(
+        data=str(data_yaml),
+        imgsz=config.imgsz,
+        epochs=config.epochs,
+        batch=config.batch,
+        seed=config.seed,
+        deterministic=True,
+        device=config.device,
+        workers=config.workers,
+        patience=config.patience,
+        project=str(config.out_dir.resolve()),
+        name=config.name,
+        exist_ok=True,
+        amp=False,
+        plots=True,
+        verbose=True,
+    )
+    return Path(model.trainer.best)
+
+
+def resume_detector(last_checkpoint: Path) -> Path:
+    """Continue an interrupted run from its `last.pt`; its settings come from the checkpoint."""
+    ultralytics = import_ultralytics()
+    model = ultralytics.YOLO(str(require_local_weights(last_checkpoint)))
+    model.train(resume=True)
+    return Path(model.trainer.best)
