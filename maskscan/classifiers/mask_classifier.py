@@ -1,0 +1,97 @@
+"""The mask classifier's stable API: load shipped or user weights, predict mask probabilities.
+
+Weights are fp16 safetensors whose metadata carries the architecture and crop policy, so a
+file is all it takes to classify faces the way the model was trained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from maskscan.classifiers.architectures import ARCHS, NO_MASK_INDEX, build_model
+from maskscan.classifiers.crops import CropPolicy, normalize
+from maskscan.classifiers.face_detector import weights_id
+from maskscan.classifiers.shipped import shipped_classifier_path
+
+FORMAT = "maskscan-mask-classifier/1"
+
+
+def save_classifier(model: torch.nn.Module, arch: str, policy: CropPolicy, path: Path,
+                    extra: dict[str, str] | None = None) -> None:
+    """Write fp16 weights with the metadata :func:`MaskClassifier.load` needs."""
+    state = {k: v.detach().to(torch.float16).contiguous() if v.is_floating_point() else v.contiguous()
+             for k, v in model.state_dict().items()}
+    metadata = {"format": FORMAT, "arch": arch, "input_size": str(policy.size), "margin": str(policy.margin),
+                "classes": "mask,no_mask", **(extra or {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path), metadata=metadata)
+
+
+class MaskClassifier:
+    """Mask probabilities for face crops; one forward pass per batch."""
+
+    def __init__(self, model: torch.nn.Module, arch: str, policy: CropPolicy, name: str,
+                 device: torch.device | str = "cpu", half: bool = False) -> None:
+        self.device = torch.device(device)
+        self.dtype = torch.float16 if half else torch.float32
+        self.model = model.to(self.device, self.dtype).eval()
+        if self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.arch, self.policy, self.name = arch, policy, name
+
+    @classmethod
+    def load(cls, name_or_path: str | Path, device: torch.device | str = "cpu", half: bool = False) -> "MaskClassifier":
+        """A shipped classifier by name (`resnet50`) or a `.safetensors` file written by maskscan."""
+        path = Path(name_or_path)
+        if not path.is_file():
+            path = shipped_classifier_path(str(name_or_path))
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        if metadata.get("format") != FORMAT or metadata.get("arch") not in ARCHS:
+            raise ValueError(f"{path}: not a maskscan mask classifier (missing or unknown metadata)")
+        policy = CropPolicy(int(metadata["input_size"]), float(metadata["margin"]))
+        model = build_model(metadata["arch"], policy.size)  # type: ignore[arg-type]
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+        model.load_state_dict(state)
+        return cls(model, metadata["arch"], policy, weights_id(path), device, half)
+
+    @torch.inference_mode()
+    def predict(self, crops: torch.Tensor | Sequence[np.ndarray]) -> np.ndarray:
+        """P(mask) per crop.
+
+        crops: a float (K, 3, S, S) 0..1 RGB tensor already cut to the policy, or a list
+        of (H, W, 3) uint8 RGB face crops of any size (resized here).
+        """
+        if not isinstance(crops, torch.Tensor):
+            crops = self._from_arrays(crops)
+        if len(crops) == 0:
+            return np.zeros((0,), np.float32)
+        inputs = normalize(crops.to(self.device, self.dtype))
+        if self.device.type == "cuda":
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        probabilities = self.model(inputs).float().softmax(dim=1)
+        return (1.0 - probabilities[:, NO_MASK_INDEX]).cpu().numpy().astype(np.float32)
+
+    def classify_faces(self, frames: torch.Tensor, boxes: list[torch.Tensor]) -> list[np.ndarray]:
+        """P(mask) for every face of every frame: crops cut on the device, one forward pass."""
+        crops = self.policy.crop(frames.to(self.device, self.dtype), boxes)
+        probabilities = self.predict(crops)
+        splits = np.cumsum([len(b) for b in boxes])[:-1]
+        return np.split(probabilities, splits)
+
+    def _from_arrays(self, arrays: Sequence[np.ndarray]) -> torch.Tensor:
+        if len(arrays) == 0:
+            return torch.zeros((0, 3, self.policy.size, self.policy.size))
+        size = (self.policy.size, self.policy.size)
+        return torch.cat([
+            torch.nn.functional.interpolate(
+                torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255,
+                size=size, mode="bilinear", antialias=True, align_corners=False)
+            for a in arrays
+        ])

@@ -1,0 +1,93 @@
+"""`maskscan process`: footage in, counts, detections and clips out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, MASK_THRESHOLD,
+                                          SHIPPED_DETECTOR)
+from maskscan.cli.database_option import db_option, open_engine
+from maskscan.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, debug_option, print_traceback_if_debug
+from maskscan.cli.progress import ConsoleProgress
+from maskscan.pipeline.loading import load_pipeline, resolve_device
+from maskscan.pipeline.media import discover
+from maskscan.pipeline.runner import FileOutcome, FileProcessor, ProcessOptions
+from maskscan.storage.database import session_factory
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@db_option
+@click.option("--glob", "glob_pattern", metavar="PATTERN", help="Only files in folders whose name matches, e.g. '*.mp4'.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--batch-size", type=click.IntRange(1, 512), default=16, show_default=True, help="Frames per batch.")
+@click.option("--sample-fps", type=click.FloatRange(0), default=5.0, show_default=True,
+              help="Frames analysed per second of footage; 0 analyses every frame.")
+@click.option("--clips-dir", type=click.Path(path_type=Path), default=Path("clips"), show_default=True,
+              help="Where annotated violation clips are written.")
+@click.option("--no-clips", is_flag=True, help="Write no clips.")
+@click.option("--pre-roll", type=click.FloatRange(0), default=2.0, show_default=True, help="Seconds before a violation.")
+@click.option("--post-roll", type=click.FloatRange(0), default=2.0, show_default=True, help="Seconds after a violation.")
+@click.option("--detector-weights", type=click.Path(path_type=Path), default=SHIPPED_DETECTOR,
+              help="A local ultralytics YOLO face model (.pt); default: the shipped one.")
+@click.option("--detector-imgsz", type=click.IntRange(32), default=DETECTOR_IMGSZ, show_default=True)
+@click.option("--classifier", default=DEFAULT_CLASSIFIER, show_default=True,
+              help="A shipped mask classifier by name, or a .safetensors file.")
+@click.option("--face-conf", type=click.FloatRange(0, 1), default=DETECTOR_CONFIDENCE, show_default=True,
+              help="Detector confidence threshold.")
+@click.option("--mask-threshold", type=click.FloatRange(0, 1), default=MASK_THRESHOLD, show_default=True,
+              help="P(mask) at or above which a face counts as masked.")
+@click.option("--force", is_flag=True, help="Process files again that are already done with the same models.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("--quiet", is_flag=True, help="Only report failures.")
+@debug_option
+def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | None, device: str, batch_size: int,
+            sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
+            detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float,
+            force: bool, as_json: bool, quiet: bool) -> None:
+    """Analyse videos, images or folders of them (recursively) and store the results.
+
+    Videos: mp4, mkv, avi, mov, ts, gif and more; images (jpg, png) count as one-frame videos.
+    """
+    progress = ConsoleProgress(quiet)
+    media, problems = discover(list(paths), glob_pattern)
+    for problem in problems:
+        progress.error(f"{problem.path}: {problem.message}")
+    try:
+        torch_device = resolve_device(device)
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
+    engine = open_engine(db_url)
+    try:
+        pipeline = load_pipeline(torch_device, detector_weights, classifier, face_conf, mask_threshold, detector_imgsz)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
+    options = ProcessOptions(sample_fps=sample_fps, batch_size=batch_size, clips_dir=None if no_clips else clips_dir,
+                             pre_roll_s=pre_roll, post_roll_s=post_roll, force=force)
+    processor = FileProcessor(pipeline, session_factory(engine), options, progress)
+    outcomes: list[FileOutcome] = []
+    for item in media:
+        outcome = processor.process(item)
+        print_traceback_if_debug(outcome.exception)
+        outcomes.append(outcome)
+    failed = sum(o.status == "failed" for o in outcomes) + len(problems)
+    if as_json:
+        summary = {
+            "database": engine.url.render_as_string(hide_password=True),
+            "device": str(torch_device),
+            "detector": pipeline.detector.name,
+            "classifier": pipeline.classifier.name,
+            "files": [{k: v for k, v in asdict(o).items() if k != "exception"} for o in outcomes]
+                     + [{"path": str(p.path), "status": "failed", "error": p.message} for p in problems],
+            "totals": {key: sum(getattr(o, key) for o in outcomes) for key in ("frames", "faces", "masked", "unmasked")}
+                      | {"done": sum(o.status == "done" for o in outcomes),
+                         "skipped": sum(o.status == "skipped" for o in outcomes), "failed": failed},
+        }
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)

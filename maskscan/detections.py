@@ -1,0 +1,57 @@
+"""The one value type that flows from the detector, through the classifier, to storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MASK = "mask"
+NO_MASK = "no_mask"
+
+
+@dataclass
+class FaceDetections:
+    """The faces of one frame.
+
+    boxes: (K, 4) float32 x1, y1, x2, y2 in pixels of the source frame (after rotation).
+    face_scores: (K,) detector confidence. mask_probs: (K,) probability that a mask is worn,
+    NaN until the classifier has run. `mask_threshold` decides the label.
+    """
+
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    face_scores: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
+    mask_probs: np.ndarray | None = None
+    mask_threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
+        self.face_scores = np.asarray(self.face_scores, np.float32).reshape(-1)
+        if self.mask_probs is None:
+            self.mask_probs = np.full(len(self.boxes), np.nan, np.float32)
+        self.mask_probs = np.asarray(self.mask_probs, np.float32).reshape(-1)
+        if not len(self.boxes) == len(self.face_scores) == len(self.mask_probs):
+            raise ValueError("boxes, face_scores and mask_probs must have one row per face")
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @property
+    def masked(self) -> np.ndarray:
+        """Boolean per face: mask worn (NaN probabilities count as not masked)."""
+        return np.nan_to_num(self.mask_probs, nan=0.0) >= self.mask_threshold
+
+    @property
+    def labels(self) -> list[str]:
+        return [MASK if m else NO_MASK for m in self.masked]
+
+    @property
+    def masked_count(self) -> int:
+        return int(self.masked.sum())
+
+    @property
+    def unmasked_count(self) -> int:
+        return len(self) - self.masked_count
+
+    def with_mask_probs(self, mask_probs: np.ndarray) -> "FaceDetections":
+        return FaceDetections(self.boxes, self.face_scores, mask_probs, self.mask_threshold)

@@ -1,0 +1,36 @@
+"""Building the inference pipeline from the user's choices of device and models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from maskscan.classifiers.face_detector import YoloFaceDetector
+from maskscan.classifiers.mask_classifier import MaskClassifier
+from maskscan.classifiers.shipped import DETECTOR_IMGSZ, DETECTOR_IOU
+from maskscan.pipeline.inference import FaceMaskPipeline
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` (CUDA when present), `cpu`, `cuda` or `cuda:N`; refuses CUDA that is not there."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} requested but no CUDA device is available")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type != "cpu":
+        raise ValueError(f"unsupported device {name!r} (auto, cpu, cuda or cuda:N)")
+    return device
+
+
+def load_pipeline(device: torch.device, detector_weights: Path, classifier: str, face_confidence: float,
+                  mask_threshold: float, detector_imgsz: int = DETECTOR_IMGSZ) -> FaceMaskPipeline:
+    """Both models on one device; float16 on CUDA."""
+    half = device.type == "cuda"
+    detector = YoloFaceDetector(detector_weights, detector_imgsz, face_confidence, DETECTOR_IOU, device, half)
+    mask_classifier = MaskClassifier.load(classifier, device, half)
+    return FaceMaskPipeline(detector, mask_classifier, device, mask_threshold)
