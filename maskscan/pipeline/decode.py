@@ -6,6 +6,7 @@ bounded queue, so decoding overlaps with inference and memory stays bounded.
 
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 import threading
@@ -86,6 +87,8 @@ class VideoSource:
         self.sample_fps = sample_fps
         self.decoder_threads = decoder_threads
         self._container: av.container.InputContainer | None = None
+        self._decoded: Iterator[av.VideoFrame] = iter(())
+        self._pending: av.VideoFrame | None = None
         self.info = StreamInfo(None, None, 0, 0)
 
     def __enter__(self) -> "VideoSource":
@@ -109,9 +112,23 @@ class VideoSource:
             duration = float(stream.duration * stream.time_base)
         elif self._container.duration is not None:
             duration = self._container.duration / av.time_base
-        self.info = StreamInfo(duration, float(rate) if rate else None, stream.codec_context.width,
-                               stream.codec_context.height)
+        # The first frame tells the rotation, hence the displayed size; it is decoded again below.
+        self._decoded = self._container.decode(stream)
+        first = self._first_frame()
+        rotation = int(getattr(first, "rotation", 0) or 0) if first is not None else 0
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if round(rotation / 90) % 2:
+            width, height = height, width
+        self.info = StreamInfo(duration, float(rate) if rate else None, width, height, rotation)
+        self._pending = first
         return self
+
+    def _first_frame(self) -> av.VideoFrame | None:
+        try:
+            return next(self._decoded, None)
+        except av.FFmpegError as exc:
+            self.__exit__()
+            raise DecodeError(f"no decodable video frames ({_ffmpeg_message(exc)})") from exc
 
     def __exit__(self, *_exc: object) -> None:
         if self._container is not None:
@@ -136,8 +153,10 @@ class VideoSource:
         sampler = FrameSampler(self.sample_fps)
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
         index = -1
+        decoded = itertools.chain([self._pending] if self._pending is not None else [], self._decoded)
+        self._pending = None
         try:
-            for frame in self._container.decode(stream):
+            for frame in decoded:
                 index += 1
                 if frame.time is None:
                     continue
