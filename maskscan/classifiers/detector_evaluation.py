@@ -1,0 +1,117 @@
+"""Face detector metrics on VOC scenes: AP50, precision/recall at a threshold, recall by size and mask."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.ops import box_iou
+
+from maskscan.classifiers.scenes import ScenePhoto
+
+WIDTH_BUCKETS = ((0, 16, "<16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, float("inf"), ">=64"))
+
+DetectFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""RGB (H, W, 3) uint8 image -> boxes (K, 4) x1 y1 x2 y2 pixels, scores (K,)."""
+
+
+@dataclass
+class _Match:
+    scores: list[float] = field(default_factory=list)
+    true_positive: list[bool] = field(default_factory=list)
+    n_faces: int = 0
+    # per ground-truth face: width, masked, best score of a prediction matched to it (or -1)
+    faces: list[tuple[float, bool, float]] = field(default_factory=list)
+
+
+def match_photo(pred_boxes: np.ndarray, pred_scores: np.ndarray, photo: ScenePhoto, min_width: float,
+                iou_threshold: float = 0.5) -> _Match:
+    """Greedy matching by score (VOC style). Faces narrower than `min_width` are ignored:
+    a prediction on one of them counts neither as a hit nor as a false alarm."""
+    order = np.argsort(-pred_scores)
+    pred_boxes, pred_scores = pred_boxes[order], pred_scores[order]
+    gt = np.array([[f.x1, f.y1, f.x2, f.y2] for f in photo.faces], np.float32).reshape(-1, 4)
+    ignored = np.array([f.width < min_width for f in photo.faces], bool)
+    ious = box_iou(torch.from_numpy(pred_boxes), torch.from_numpy(gt)).numpy() if len(gt) and len(pred_boxes) \
+        else np.zeros((len(pred_boxes), len(gt)))
+    taken = np.zeros(len(gt), bool)
+    matched_score = np.full(len(gt), -1.0)
+    result = _Match(n_faces=int((~ignored).sum()))
+    for i, score in enumerate(pred_scores):
+        candidates = np.where(~taken, ious[i], -1.0) if len(gt) else np.array([])
+        j = int(candidates.argmax()) if len(candidates) else -1
+        if j >= 0 and candidates[j] >= iou_threshold:
+            taken[j] = True
+            matched_score[j] = score
+            if ignored[j]:
+                continue
+            result.scores.append(float(score))
+            result.true_positive.append(True)
+        elif len(gt) and ignored.any() and ious[i][ignored].max(initial=0) >= iou_threshold:
+            continue  # a second box on an ignored face
+        else:
+            result.scores.append(float(score))
+            result.true_positive.append(False)
+    result.faces = [(f.width, f.masked, float(s)) for f, s, ig in zip(photo.faces, matched_score, ignored) if not ig]
+    return result
+
+
+def average_precision(scores: list[float], true_positive: list[bool], n_faces: int) -> float:
+    """All-point interpolated AP (the area under the precision envelope)."""
+    if n_faces == 0:
+        return 0.0
+    order = np.argsort(-np.asarray(scores))
+    hits = np.asarray(true_positive, bool)[order]
+    tp, fp = np.cumsum(hits), np.cumsum(~hits)
+    recall = np.concatenate([[0.0], tp / n_faces, [1.0]])
+    precision = np.concatenate([[1.0], tp / np.maximum(tp + fp, 1), [0.0]])
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
+    steps = np.where(recall[1:] != recall[:-1])[0]
+    return float(np.sum((recall[steps + 1] - recall[steps]) * precision[steps + 1]))
+
+
+def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.ndarray]], threshold: float,
+                        min_width: float = 10.0) -> dict[str, object]:
+    """Metrics from (photo, boxes, scores) triples; boxes should include low scores for AP."""
+    scores: list[float] = []
+    hits: list[bool] = []
+    faces: list[tuple[float, bool, float]] = []
+    n_faces = photos = 0
+    for photo, boxes, box_scores in predictions:
+        match = match_photo(boxes, box_scores, photo, min_width)
+        scores += match.scores
+        hits += match.true_positive
+        faces += match.faces
+        n_faces += match.n_faces
+        photos += 1
+    above = np.asarray(scores) >= threshold
+    tp = int(np.sum(np.asarray(hits, bool) & above))
+    predicted = int(above.sum())
+
+    def recall_of(selected: list[tuple[float, bool, float]]) -> dict[str, float | int]:
+        found = sum(score >= threshold for _, _, score in selected)
+        return {"faces": len(selected), "recall": found / len(selected) if selected else float("nan")}
+
+    return {
+        "photos": photos,
+        "faces": n_faces,
+        "min_face_width": min_width,
+        "threshold": threshold,
+        "ap50": average_precision(scores, hits, n_faces),
+        "precision": tp / predicted if predicted else 0.0,
+        "recall": tp / n_faces if n_faces else 0.0,
+        "recall_by_width": {name: recall_of([f for f in faces if lo <= f[0] < hi]) for lo, hi, name in WIDTH_BUCKETS},
+        "masked": recall_of([f for f in faces if f[1]]),
+        "unmasked": recall_of([f for f in faces if not f[1]]),
+    }
+
+
+def predict_photos(photos: list[ScenePhoto], detect: DetectFn) -> Iterable[tuple[ScenePhoto, np.ndarray, np.ndarray]]:
+    for photo in photos:
+        with Image.open(photo.image_path) as image:
+            rgb = np.array(image.convert("RGB"))
+        boxes, scores = detect(rgb)
+        yield photo, boxes, scores

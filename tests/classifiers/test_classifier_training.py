@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from maskscan.classifiers.classifier_evaluation import evaluate_classifier
+from maskscan.classifiers.classifier_training import ClassifierTrainingConfig, export_checkpoint, train_classifier
+from maskscan.classifiers.mask_classifier import MaskClassifier
+
+
+def make_crop_folder(root: Path, per_class: int, seed: int) -> Path:
+    """Faces as skin-coloured squares; a mask is a blue-green lower half."""
+    rng = np.random.default_rng(seed)
+    for folder, masked in (("WithMask", True), ("WithoutMask", False)):
+        (root / folder).mkdir(parents=True)
+        for i in range(per_class):
+            image = np.empty((40, 40, 3), np.uint8)
+            image[:] = rng.integers(170, 230, 3)
+            if masked:
+                image[22:] = rng.integers(0, 80, 3) + np.array([0, 120, 120])
+            image = np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
+            Image.fromarray(image).save(root / folder / f"{i}.jpg")
+    return root
+
+
+@pytest.fixture(scope="module")
+def crops(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("facemask")
+    make_crop_folder(root / "Train", 48, seed=0)
+    make_crop_folder(root / "Validation", 16, seed=1)
+    return root
+
+
+def config(crops: Path, out: Path, epochs: int) -> ClassifierTrainingConfig:
+    return ClassifierTrainingConfig(arch="simple_cnn", out_dir=out, facemask_root=crops, epochs=epochs, input_size=32,
+                                    batch_size=16, lr=2e-3, low_res_prob=0.0, threads=1, log_every=1000)
+
+
+def test_training_runs_end_to_end_and_learns(crops: Path, tmp_path: Path) -> None:
+    checkpoint = torch.load(train_classifier(config(crops, tmp_path / "run", epochs=6)), weights_only=False)
+    history = checkpoint["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"] * 0.7
+    assert history[-1]["facemask12k_val"]["accuracy"] >= 0.9
+    assert checkpoint["config"]["arch"] == "simple_cnn" and checkpoint["config"]["input_size"] == 32
+
+    export_checkpoint(tmp_path / "run" / "checkpoint.pt", tmp_path / "model.safetensors")
+    classifier = MaskClassifier.load(tmp_path / "model.safetensors")
+    assert (classifier.arch, classifier.policy.size) == ("simple_cnn", 32)
+    metrics = evaluate_classifier(classifier, crops / "Validation")
+    assert metrics.accuracy >= 0.9 and metrics.total == 32
+
+
+def test_resume_continues_to_the_same_result(crops: Path, tmp_path: Path) -> None:
+    full = torch.load(train_classifier(config(crops, tmp_path / "full", epochs=2)), weights_only=False)
+    resumed_path = train_classifier(config(crops, tmp_path / "full", epochs=2),
+                                    resume=tmp_path / "full" / "checkpoint_epoch1.pt")
+    resumed = torch.load(resumed_path, weights_only=False)
+    assert resumed["epoch"] == 1
+    for key, value in full["model"].items():
+        assert torch.equal(value, resumed["model"][key]), key

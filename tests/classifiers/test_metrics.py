@@ -1,0 +1,42 @@
+import pytest
+import torch
+
+from maskscan.classifiers.detector_evaluation import average_precision, evaluate_detections
+from maskscan.classifiers.metrics import BinaryMetrics
+from maskscan.classifiers.scenes import FaceBox, ScenePhoto
+
+
+def test_binary_metrics_against_a_hand_computed_confusion_matrix() -> None:
+    # truth:      mask x6, no_mask x4 ; predictions: 5 of 6 masks right, 3 of 4 no_masks right
+    labels = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    predictions = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 1, 0])
+    metrics = BinaryMetrics.from_predictions(labels, predictions)
+    assert metrics.confusion_matrix() == [[5, 1], [1, 3]]
+    assert metrics.accuracy == pytest.approx(0.8)
+    assert metrics.precision == pytest.approx(3 / 4)
+    assert metrics.recall == pytest.approx(3 / 4)
+    assert metrics.f1 == pytest.approx(0.75)
+    assert metrics.balanced_accuracy == pytest.approx((3 / 4 + 5 / 6) / 2)
+
+
+def test_average_precision_by_hand() -> None:
+    # 3 faces; ranked hits: TP, FP, TP  -> precision envelope 1.0 @ r=1/3, 2/3 @ r=2/3, recall stops there
+    assert average_precision([0.9, 0.8, 0.7], [True, False, True], 3) == pytest.approx(1 / 3 + (1 / 3) * (2 / 3))
+
+
+def test_detector_metrics_ignore_tiny_faces_and_split_by_mask() -> None:
+    faces = (FaceBox(0, 0, 20, 20, "with_mask"), FaceBox(50, 0, 90, 40, "without_mask"),
+             FaceBox(100, 0, 105, 5, "with_mask"))  # the last is 5 px wide: ignored
+    photo = ScenePhoto(None, 200, 100, faces)  # type: ignore[arg-type]
+    import numpy as np
+
+    boxes = np.array([[0, 0, 20, 20], [100, 0, 105, 5], [150, 50, 170, 70]], np.float32)
+    scores = np.array([0.9, 0.8, 0.6], np.float32)
+    metrics = evaluate_detections([(photo, boxes, scores)], threshold=0.5, min_width=10)
+    assert metrics["faces"] == 2
+    assert metrics["precision"] == pytest.approx(1 / 2)  # the box on the ignored face is not a false alarm
+    assert metrics["recall"] == pytest.approx(1 / 2)
+    assert metrics["masked"] == {"faces": 1, "recall": 1.0}
+    assert metrics["unmasked"] == {"faces": 1, "recall": 0.0}
+    assert metrics["recall_by_width"]["16-32"] == {"faces": 1, "recall": 1.0}
+    assert metrics["recall_by_width"]["32-64"] == {"faces": 1, "recall": 0.0}

@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import pytest
+
+from maskscan.classifiers.detector_data import write_yolo_dataset, yolo_label_lines
+from maskscan.classifiers.scenes import VALIDATION_PERCENT, load_scenes, parse_voc, split_of
+
+VOC = """<annotation>
+  <filename>street.jpg</filename>
+  <size><width>200</width><height>100</height><depth>3</depth></size>
+  <object><name>with_mask</name><bndbox><xmin>10</xmin><ymin>20</ymin><xmax>30</xmax><ymax>50</ymax></bndbox></object>
+  <object><name>mask_weared_incorrect</name><bndbox><xmin>150</xmin><ymin>-5</ymin><xmax>210</xmax><ymax>40</ymax></bndbox></object>
+  <object><name>without_mask</name><bndbox><xmin>100</xmin><ymin>50</ymin><xmax>120</xmax><ymax>90</ymax></bndbox></object>
+</annotation>
+"""
+
+
+def write_voc(root: Path, name: str = "street") -> Path:
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    (root / "images").mkdir(exist_ok=True)
+    (root / "annotations" / f"{name}.xml").write_text(VOC.replace("street.jpg", f"{name}.jpg"))
+    from PIL import Image
+
+    Image.new("RGB", (200, 100)).save(root / "images" / f"{name}.jpg")
+    return root
+
+
+def test_voc_parsing_clips_boxes_and_maps_labels(tmp_path: Path) -> None:
+    photo = parse_voc(write_voc(tmp_path) / "annotations" / "street.xml", tmp_path / "images")
+    assert (photo.width, photo.height) == (200, 100)
+    assert [(f.x1, f.y1, f.x2, f.y2) for f in photo.faces] == [(10, 20, 30, 50), (150, 0, 200, 40), (100, 50, 120, 90)]
+    assert [f.masked for f in photo.faces] == [True, False, False]  # worn incorrectly is not compliant
+
+
+def test_yolo_labels_by_hand(tmp_path: Path) -> None:
+    photo = parse_voc(write_voc(tmp_path) / "annotations" / "street.xml", tmp_path / "images")
+    assert yolo_label_lines(photo) == [
+        "0 0.100000 0.350000 0.100000 0.300000",
+        "0 0.875000 0.200000 0.250000 0.400000",
+        "0 0.550000 0.700000 0.100000 0.400000",
+    ]
+
+
+def test_yolo_dataset_layout_follows_the_fixed_split(tmp_path: Path) -> None:
+    names = [f"photo{i}" for i in range(40)]
+    for name in names:
+        write_voc(tmp_path / "voc", name)
+    yaml_path = write_yolo_dataset(tmp_path / "voc", tmp_path / "yolo")
+    assert "download" not in yaml_path.read_text()
+    for split in ("train", "val"):
+        expected = sorted(n for n in names if split_of(f"{n}.jpg") == split)
+        assert sorted(p.stem for p in (tmp_path / "yolo" / "labels" / split).glob("*.txt")) == expected
+        assert sorted(p.stem for p in (tmp_path / "yolo" / "images" / split).glob("*.jpg")) == expected
+
+
+def test_split_is_a_pure_function_of_the_file_name() -> None:
+    assert split_of("maksssksksss0.jpg") == split_of("/elsewhere/maksssksksss0.jpg")
+    shares = [split_of(f"image{i}.jpg") == "val" for i in range(2000)]
+    assert abs(sum(shares) / 2000 - VALIDATION_PERCENT / 100) < 0.03
+
+
+def test_missing_annotations_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="annotations"):
+        load_scenes(tmp_path)
