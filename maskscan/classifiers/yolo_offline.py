@@ -8,6 +8,7 @@ writable settings folder of maskscan's own.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sys
@@ -78,7 +79,20 @@ def import_ultralytics() -> ModuleType:
     import ultralytics
 
     ultralytics.settings.update({"sync": False})
+    _undo_pillow_patch()
     return ultralytics
+
+
+def _undo_pillow_patch() -> None:
+    """Ultralytics replaces `PIL.Image.open` process-wide with a version that, on a file Pillow
+    cannot identify, tries to install `pi-heif`; a corrupt image would then fail with an import
+    error instead of Pillow's own. maskscan needs no HEIF, so Pillow's own `open` goes back."""
+    from PIL import Image
+
+    patches = importlib.import_module("ultralytics.utils.patches")
+    original = getattr(patches, "_image_open", None)
+    if original is not None:
+        Image.open = original
 
 
 def require_local_weights(path: str | os.PathLike[str]) -> Path:

@@ -101,6 +101,9 @@ def test_truncated_video_is_a_decode_error(tmp_path: Path) -> None:
 
 
 def test_errors_in_the_decoding_thread_reach_the_consumer(tmp_path: Path) -> None:
+    from maskscan.classifiers.yolo_offline import import_ultralytics
+
+    import_ultralytics()  # it patches Pillow's open; maskscan must still see Pillow's own errors
     path = tmp_path / "broken.png"
     path.write_bytes(b"not a png")
     source = VideoSource(MediaFile(path, "image"), sample_fps=0)

@@ -1,0 +1,68 @@
+"""Inference speed of the shipped models: classifier crops/s (batch 32) and detector frames/s.
+
+    python benchmarks/model_speed.py [--device cpu] [--repeats 5] [--json]
+
+Synthetic inputs of the shipped sizes; speed does not depend on the pixels. Prints a table and,
+with --json, one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+
+from maskscan.classifiers.face_detector import YoloFaceDetector
+from maskscan.classifiers.mask_classifier import MaskClassifier
+from maskscan.classifiers.shipped import DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_CLASSIFIERS, SHIPPED_DETECTOR
+
+
+def _rate(call, items: int, repeats: int, device: torch.device) -> float:
+    call()  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        call()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return items * repeats / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    half = device.type == "cuda"
+    results: dict[str, object] = {"device": torch.cuda.get_device_name(device) if half else platform.processor()
+                                  or platform.machine(), "threads": torch.get_num_threads(), "rows": []}
+    rows: list[dict[str, object]] = results["rows"]  # type: ignore[assignment]
+    for name in SHIPPED_CLASSIFIERS:
+        classifier = MaskClassifier.load(name, device, half)
+        crops = torch.rand(32, 3, classifier.policy.size, classifier.policy.size, device=device)
+        rate = _rate(lambda: classifier.predict(crops), 32, args.repeats, device)
+        rows.append({"model": f"classifier {name}", "input": f"{classifier.policy.size} px", "batch": 32,
+                     "per_second": rate, "unit": "crops/s"})
+    detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE, device=device, half=half)
+    for batch in (1, 16):
+        frames = torch.rand(batch, 3, DETECTOR_IMGSZ * 9 // 16, DETECTOR_IMGSZ, device=device)
+        rate = _rate(lambda: detector.detect(frames), batch, args.repeats, device)
+        rows.append({"model": "detector yolo11n", "input": f"{DETECTOR_IMGSZ} px (16:9)", "batch": batch,
+                     "per_second": rate, "unit": "frames/s"})
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"device: {results['device']}, torch threads: {results['threads']}")
+    print(f"{'model':<22} {'input':<16} {'batch':>5} {'speed':>12}")
+    for row in rows:
+        print(f"{row['model']:<22} {row['input']:<16} {row['batch']:>5} {row['per_second']:>8.1f} {row['unit']}")
+
+
+if __name__ == "__main__":
+    main()
