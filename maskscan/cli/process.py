@@ -43,13 +43,17 @@ from maskscan.storage.database import session_factory
 @click.option("--mask-threshold", type=click.FloatRange(0, 1), default=MASK_THRESHOLD, show_default=True,
               help="P(mask) at or above which a face counts as masked.")
 @click.option("--force", is_flag=True, help="Process files again that are already done with the same models.")
+@click.option("--claim-timeout", type=click.FloatRange(1), default=120.0, show_default=True,
+              help="Seconds without a heartbeat after which another worker's file counts as abandoned.")
+@click.option("--max-attempts", type=click.IntRange(1), default=3, show_default=True,
+              help="Leave a file alone after this many failed (or killed) attempts, unless --force.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--quiet", is_flag=True, help="Only report failures.")
 @debug_option
 def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | None, device: str, batch_size: int,
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
             detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float,
-            force: bool, as_json: bool, quiet: bool) -> None:
+            force: bool, claim_timeout: float, max_attempts: int, as_json: bool, quiet: bool) -> None:
     """Analyse videos, images or folders of them (recursively) and store the results.
 
     Videos: mp4, mkv, avi, mov, ts, gif and more; images (jpg, png) count as one-frame videos.
@@ -68,7 +72,8 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
     options = ProcessOptions(sample_fps=sample_fps, batch_size=batch_size, clips_dir=None if no_clips else clips_dir,
-                             pre_roll_s=pre_roll, post_roll_s=post_roll, force=force)
+                             pre_roll_s=pre_roll, post_roll_s=post_roll, force=force, lease_s=claim_timeout,
+                             max_attempts=max_attempts)
     processor = FileProcessor(pipeline, session_factory(engine), options, progress)
     outcomes: list[FileOutcome] = []
     for item in media:

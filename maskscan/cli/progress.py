@@ -15,7 +15,7 @@ from maskscan.pipeline.runner import FileOutcome
 
 def describe(outcome: FileOutcome) -> str:
     if outcome.status == "skipped":
-        return f"{outcome.path}: skipped (already done with these models; --force to redo)"
+        return f"{outcome.path}: skipped, {outcome.error}"
     if outcome.status == "failed":
         return f"{outcome.path}: {outcome.error}"
     return (f"{outcome.path}: done, {outcome.frames} frames, {outcome.faces} faces "

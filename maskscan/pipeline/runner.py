@@ -35,6 +35,8 @@ class ProcessOptions:
     post_roll_s: float = 2.0
     force: bool = False
     decoder_threads: int = 0
+    lease_s: float = 120.0
+    max_attempts: int = 3
 
 
 @dataclass
@@ -76,6 +78,7 @@ class FileProcessor:
                  progress: Progress) -> None:
         self.pipeline, self.sessions, self.options, self.progress = pipeline, sessions, options, progress
         self.annotator = BoxAnnotator()
+        self.policy = results.ClaimPolicy(results.new_worker_id(), options.lease_s, options.max_attempts, options.force)
 
     def media_info(self, media: MediaFile) -> tuple[MediaInfo, str | None]:
         """What identifies the file in the database, and why it cannot be read (None if it can)."""
@@ -95,29 +98,38 @@ class FileProcessor:
         info, problem = self.media_info(media)
         outcome = FileOutcome(str(media.path), "done")
         with self.sessions() as session:
-            try:
-                if problem:
-                    raise DecodeError(problem)
-                video = results.start_video(session, info, self.options.force)
-                if video is None:
-                    outcome.status = "skipped"
-                    outcome.video_id = results.find_video(session, info).id  # type: ignore[union-attr]
-                else:
-                    outcome.video_id = video.id
-                    self._analyse(session, media, video, info, outcome)
-                    results.finish_video(session, video)
-            except DecodeError as exc:
-                outcome.status, outcome.error = "failed", str(exc)
-                results.fail_video(session, info, outcome.error)
-            except KeyboardInterrupt:
-                results.fail_video(session, info, "interrupted")
-                raise
-            except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the batch
-                outcome.status, outcome.error, outcome.exception = "failed", f"{type(exc).__name__}: {exc}", exc
-                results.fail_video(session, info, outcome.error)
+            if problem:
+                outcome.status, outcome.error = "failed", problem
+                results.record_unreadable(session, info, self.policy, problem)
+            else:
+                self._process_claimed(session, media, info, outcome)
         outcome.seconds = time.monotonic() - started
         self.progress.end_file(outcome)
         return outcome
+
+    def _process_claimed(self, session: Session, media: MediaFile, info: MediaInfo, outcome: FileOutcome) -> None:
+        claim = results.claim_video(session, info, self.policy)
+        video = claim.video
+        if video is None:
+            outcome.status, outcome.error = "skipped", claim.refusal
+            found = results.find_video(session, info)
+            outcome.video_id = found.id if found else None
+            return
+        outcome.video_id = video.id
+        try:
+            self._analyse(session, media, video, info, outcome)
+            results.finish_video(session, video, self.policy)
+        except results.ClaimLost as exc:
+            outcome.status, outcome.error = "skipped", str(exc)
+        except DecodeError as exc:
+            outcome.status, outcome.error = "failed", str(exc)
+            results.fail_claimed(session, video, self.policy, outcome.error)
+        except KeyboardInterrupt:
+            results.release_claim(session, video, self.policy)
+            raise
+        except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the batch
+            outcome.status, outcome.error, outcome.exception = "failed", f"{type(exc).__name__}: {exc}", exc
+            results.fail_claimed(session, video, self.policy, outcome.error)
 
     def _clip_dir(self, media: MediaFile, info: MediaInfo) -> Path | None:
         if self.options.clips_dir is None:
@@ -132,6 +144,8 @@ class FileProcessor:
         clip_dir = self._clip_dir(media, info)
         try:
             self._analyse_into(session, media, video, outcome, clip_dir)
+        except results.ClaimLost:
+            raise  # the folder now belongs to the worker that took the file over
         except BaseException:
             if clip_dir is not None:  # the failed file's rows are dropped; so are its clips
                 shutil.rmtree(clip_dir, ignore_errors=True)
@@ -140,12 +154,13 @@ class FileProcessor:
     def _analyse_into(self, session: Session, media: MediaFile, video: results.Video, outcome: FileOutcome,
                       clip_dir: Path | None) -> None:
         def record_clip(clip: ClipRecord) -> None:
-            results.add_clip(session, video, clip.start_s, clip.end_s, str(clip.path), clip.reason)
+            results.add_clip(session, video, self.policy, clip.start_s, clip.end_s, str(clip.path), clip.reason)
             outcome.clips.append(str(clip.path))
 
         with VideoSource(media, self.options.sample_fps, self.options.decoder_threads) as source:
             stream = source.info
-            results.set_stream_info(session, video, stream.duration_s, stream.fps, stream.width, stream.height)
+            results.set_stream_info(session, video, self.policy, stream.duration_s, stream.fps, stream.width,
+                                    stream.height)
             self.progress.start_file(media, stream, _expected_frames(stream, self.options.sample_fps))
             rate = self.options.sample_fps or stream.fps or 5.0
             writer = (ViolationClipWriter(clip_dir, media.path.stem, rate, self.options.pre_roll_s,
@@ -154,7 +169,8 @@ class FileProcessor:
             with writer or nullcontext():
                 for batch in batched_frames(source, self.options.batch_size):
                     faces = self.pipeline([frame.image for frame in batch])
-                    results.add_frames(session, video, ((f.index, f.timestamp_s, d) for f, d in zip(batch, faces)))
+                    results.add_frames(session, video, self.policy,
+                                       ((f.index, f.timestamp_s, d) for f, d in zip(batch, faces)))
                     for frame, found in zip(batch, faces):
                         self._count(outcome, found)
                         if writer is not None:

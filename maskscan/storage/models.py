@@ -46,6 +46,11 @@ class Video(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     detector: Mapped[str] = mapped_column(String(200))
     classifier: Mapped[str] = mapped_column(String(200))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    """Who holds (or last held) the file: `host:pid:random`."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Refreshed by the worker while it runs; a `running` row whose heartbeat is stale is free again."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     frames: Mapped[list["Frame"]] = relationship(back_populates="video", cascade="all, delete-orphan",
                                                  passive_deletes=True)

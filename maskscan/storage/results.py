@@ -1,18 +1,26 @@
-"""Writing one file's results so that nothing is lost or doubled.
+"""Writing one file's results so that nothing is lost or doubled, with many workers at once.
 
-A file's row moves pending -> running -> done | failed. Frames are written in chunks while
-it runs (memory stays flat on long footage); a file that fails, or a run that is killed,
-leaves a row whose frames are deleted before the file is processed again, so a `done`
-row always holds each analysed frame exactly once.
+A file's row is its queue entry: pending -> running -> done | failed. A worker *claims* a row
+with a conditional UPDATE guarded by the row's `attempts` counter (optimistic locking that
+works the same on SQLite and PostgreSQL): of two workers that race, exactly one matches. The
+holder refreshes `heartbeat_at` with every batch of frames it commits; a `running` row whose
+heartbeat is older than the lease belongs to a dead worker and may be claimed again. Every
+write is conditional on still holding the claim, so a worker that lost its claim can never
+double or delete another's frames. A claimed row's old frames are deleted first, so a `done`
+row holds each analysed frame exactly once and a `failed` one none.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maskscan.detections import FaceDetections
@@ -28,8 +36,38 @@ class MediaInfo:
     classifier: str
 
 
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class ClaimPolicy:
+    worker: str
+    lease_s: float = 120.0
+    """A running row whose heartbeat is older than this is considered abandoned."""
+    max_attempts: int = 3
+    """A file that failed (or killed its worker) this often is left alone unless forced."""
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    video: Video | None
+    refusal: str | None = None
+    """Why the file is not ours to process (`video` is None then)."""
+
+
+class ClaimLost(Exception):
+    """Another worker took the file over (our heartbeat went stale); stop without writing."""
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; maskscan only ever stores UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 def find_video(session: Session, info: MediaInfo) -> Video | None:
@@ -38,27 +76,62 @@ def find_video(session: Session, info: MediaInfo) -> Video | None:
     else:
         query = select(Video).where(Video.sha256 == info.sha256, Video.detector == info.detector,
                                     Video.classifier == info.classifier)
-    return session.scalars(query).first()
+    # claims are changed by UPDATE statements: read the row itself, not the session's cached copy
+    return session.scalars(query.execution_options(populate_existing=True)).first()
 
 
-def start_video(session: Session, info: MediaInfo, force: bool) -> Video | None:
-    """The row to fill for this file, emptied of earlier results; None when it is already done.
+def _held_elsewhere(video: Video, policy: ClaimPolicy, now: datetime) -> bool:
+    heartbeat = _aware(video.heartbeat_at)
+    return (video.status == "running" and video.worker != policy.worker and heartbeat is not None
+            and now - heartbeat < timedelta(seconds=policy.lease_s))
 
-    A `done` row with the same content and models is skipped unless `force`.
-    """
-    video = find_video(session, info)
-    if video is not None and video.status == "done" and not force:
+
+def _refusal(video: Video, policy: ClaimPolicy, now: datetime) -> str | None:
+    if _held_elsewhere(video, policy, now):
+        return f"being processed by {video.worker}"
+    if policy.force:
         return None
+    if video.status == "done":
+        return "already done with these models (--force to redo)"
+    if video.status in ("failed", "running") and video.attempts >= policy.max_attempts:
+        return f"gave up after {video.attempts} attempts (last error: {video.error or 'worker died'}; --force to retry)"
+    return None
+
+
+def claim_video(session: Session, info: MediaInfo, policy: ClaimPolicy) -> Claim:
+    """Claim the file's row (creating it if needed), emptied of earlier results."""
+    now = _now()
+    video = find_video(session, info)
     if video is None:
-        video = Video(sha256=info.sha256, detector=info.detector, classifier=info.classifier)
+        video = Video(sha256=info.sha256, detector=info.detector, classifier=info.classifier, path=info.path,
+                      size_bytes=info.size_bytes, status="running", worker=policy.worker, heartbeat_at=now,
+                      attempts=1, frames_analysed=0, started_at=now)
         session.add(video)
-    else:
-        clear_results(session, video.id)
-    video.path, video.size_bytes = info.path, info.size_bytes
-    video.status, video.error, video.frames_analysed = "running", None, 0
-    video.started_at, video.finished_at = _now(), None
+        try:
+            session.commit()
+            return Claim(video)
+        except IntegrityError:  # another worker created it first
+            session.rollback()
+            video = find_video(session, info)
+            if video is None:
+                raise
+    refusal = _refusal(video, policy, now)
+    if refusal is not None:
+        return Claim(None, refusal)
+    taken = session.execute(
+        update(Video)
+        .where(Video.id == video.id, Video.attempts == video.attempts)
+        .values(status="running", worker=policy.worker, heartbeat_at=now, attempts=video.attempts + 1,
+                path=info.path, size_bytes=info.size_bytes, error=None, frames_analysed=0, started_at=now,
+                finished_at=None)
+    ).rowcount
+    if taken != 1:
+        session.rollback()
+        return Claim(None, "claimed by another worker just now")
+    clear_results(session, video.id)
     session.commit()
-    return video
+    session.refresh(video)
+    return Claim(video)
 
 
 def clear_results(session: Session, video_id: int) -> None:
@@ -69,14 +142,28 @@ def clear_results(session: Session, video_id: int) -> None:
     session.execute(delete(Clip).where(Clip.video_id == video_id))
 
 
-def set_stream_info(session: Session, video: Video, duration_s: float | None, fps: float | None,
-                    width: int, height: int) -> None:
-    video.duration_s, video.fps, video.width, video.height = duration_s, fps, width, height
+def _still_ours(session: Session, video: Video, policy: ClaimPolicy, **values: object) -> None:
+    """Refresh the heartbeat (and set `values`) if the claim is still ours, else raise ClaimLost."""
+    updated = session.execute(
+        update(Video)
+        .where(Video.id == video.id, Video.worker == policy.worker, Video.attempts == video.attempts,
+               Video.status == "running")
+        .values(heartbeat_at=_now(), **values)
+    ).rowcount
+    if updated != 1:
+        session.rollback()
+        raise ClaimLost(f"video {video.id} was taken over by another worker")
+
+
+def set_stream_info(session: Session, video: Video, policy: ClaimPolicy, duration_s: float | None,
+                    fps: float | None, width: int, height: int) -> None:
+    _still_ours(session, video, policy, duration_s=duration_s, fps=fps, width=width, height=height)
     session.commit()
 
 
-def add_frames(session: Session, video: Video, frames: Iterable[tuple[int, float, FaceDetections]]) -> int:
-    """Store analysed frames and their faces in one transaction; returns how many."""
+def add_frames(session: Session, video: Video, policy: ClaimPolicy,
+               frames: Iterable[tuple[int, float, FaceDetections]]) -> int:
+    """Store analysed frames and their faces in one transaction, with the heartbeat; returns how many."""
     count = 0
     for frame_index, timestamp_s, faces in frames:
         frame = Frame(video_id=video.id, frame_index=frame_index, timestamp_s=timestamp_s, faces=len(faces),
@@ -88,31 +175,55 @@ def add_frames(session: Session, video: Video, frames: Iterable[tuple[int, float
         ]
         session.add(frame)
         count += 1
-    video.frames_analysed += count
+    _still_ours(session, video, policy, frames_analysed=Video.frames_analysed + count)
     session.commit()
     return count
 
 
-def add_clip(session: Session, video: Video, start_s: float, end_s: float, path: str, reason: str) -> None:
+def add_clip(session: Session, video: Video, policy: ClaimPolicy, start_s: float, end_s: float, path: str,
+             reason: str) -> None:
     session.add(Clip(video_id=video.id, start_s=start_s, end_s=end_s, path=path, reason=reason))
+    _still_ours(session, video, policy)
     session.commit()
 
 
-def finish_video(session: Session, video: Video) -> None:
-    video.status, video.finished_at = "done", _now()
+def finish_video(session: Session, video: Video, policy: ClaimPolicy) -> None:
+    _still_ours(session, video, policy, status="done", finished_at=_now())
     session.commit()
 
 
-def fail_video(session: Session, info: MediaInfo, error: str) -> None:
-    """Mark the file failed and drop whatever part of it was stored."""
+def fail_claimed(session: Session, video: Video, policy: ClaimPolicy, error: str) -> None:
+    """Mark our claimed file failed and drop whatever part of it was stored."""
     session.rollback()
+    clear_results(session, video.id)
+    _still_ours(session, video, policy, status="failed", error=error, frames_analysed=0, finished_at=_now())
+    session.commit()
+
+
+def release_claim(session: Session, video: Video, policy: ClaimPolicy) -> None:
+    """Give an interrupted file back: its partial results go and it is pending again."""
+    session.rollback()
+    clear_results(session, video.id)
+    _still_ours(session, video, policy, status="pending", worker=None, heartbeat_at=None, frames_analysed=0)
+    session.commit()
+
+
+def record_unreadable(session: Session, info: MediaInfo, policy: ClaimPolicy, error: str) -> None:
+    """A file that cannot even be read or hashed gets (or keeps) one `failed` row."""
+    session.rollback()
+    now = _now()
     video = find_video(session, info)
+    if video is not None and _held_elsewhere(video, policy, now):
+        return
     if video is None:
         video = Video(sha256=info.sha256, detector=info.detector, classifier=info.classifier, path=info.path,
-                      size_bytes=info.size_bytes, started_at=_now())
+                      size_bytes=info.size_bytes, started_at=now, attempts=0)
         session.add(video)
-        session.flush()
     else:
         clear_results(session, video.id)
-    video.status, video.error, video.frames_analysed, video.finished_at = "failed", error, 0, _now()
-    session.commit()
+    video.status, video.error, video.frames_analysed, video.finished_at = "failed", error, 0, now
+    video.attempts = (video.attempts or 0) + 1
+    try:
+        session.commit()
+    except IntegrityError:  # another worker recorded it at the same moment
+        session.rollback()

@@ -139,7 +139,8 @@ engine = database.create_db_engine(sys.argv[1])
 database.ensure_schema(engine)
 pipeline = FaceMaskPipeline(SlowDetector(), ColourSquareClassifier(), "cpu", 0.5)
 processor = FileProcessor(pipeline, database.session_factory(engine),
-                          ProcessOptions(sample_fps=0, batch_size=4, clips_dir=None), RecordingProgress())
+                          ProcessOptions(sample_fps=0, batch_size=4, clips_dir=None, lease_s=float(sys.argv[4])),
+                          RecordingProgress())
 print(processor.process(MediaFile(Path(sys.argv[2]), "video")).status, flush=True)
 """
 
@@ -147,7 +148,7 @@ print(processor.process(MediaFile(Path(sys.argv[2]), "video")).status, flush=Tru
 def test_a_run_killed_mid_file_is_completed_by_the_next_without_doubles(db_url: str, tmp_path: Path) -> None:
     path = write_video(tmp_path / "long.mp4", scripted_frames(120), fps=10)
     command = [sys.executable, "-c", KILL_SCRIPT, db_url, str(path)]
-    victim = subprocess.Popen(command + ["0.15"], cwd=REPO)
+    victim = subprocess.Popen(command + ["0.15", "120"], cwd=REPO)
     engine = database.create_db_engine(db_url)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until some frames are committed, then SIGKILL
@@ -165,7 +166,10 @@ def test_a_run_killed_mid_file_is_completed_by_the_next_without_doubles(db_url: 
         status = connection.exec_driver_sql("SELECT status FROM videos").scalar()
     assert 8 <= partial < 120 and status == "running"
 
-    rerun = subprocess.run(command + ["0"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    fresh = subprocess.run(command + ["0", "120"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert fresh.stdout.strip() == "skipped", fresh.stderr  # the dead worker's claim has not expired yet
+    time.sleep(1.2)
+    rerun = subprocess.run(command + ["0", "1"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert rerun.stdout.strip() == "done", rerun.stderr
     with engine.connect() as connection:
         indexes = [r[0] for r in connection.exec_driver_sql("SELECT frame_index FROM frames ORDER BY frame_index")]

@@ -10,7 +10,8 @@ from maskscan.storage.models import Base, Detection, Frame, Video
 
 CONTRACT = {
     "videos": {"id", "path", "sha256", "size_bytes", "duration_s", "fps", "width", "height", "frames_analysed",
-               "status", "error", "started_at", "finished_at", "detector", "classifier"},
+               "status", "error", "started_at", "finished_at", "detector", "classifier", "worker", "heartbeat_at",
+               "attempts"},
     "frames": {"id", "video_id", "frame_index", "timestamp_s", "faces", "masked", "unmasked"},
     "detections": {"id", "frame_id", "x1", "y1", "x2", "y2", "face_score", "mask_prob", "label", "track_id"},
     "clips": {"id", "video_id", "start_s", "end_s", "path", "reason"},
@@ -26,6 +27,19 @@ def test_migrations_create_the_documented_schema(db_url: str) -> None:
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     assert database.current_revision(engine) == database.head_revision()
+
+
+def test_upgrade_keeps_existing_rows(db_url: str) -> None:
+    engine = database.create_db_engine(db_url)
+    database.upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO videos (path, sha256, size_bytes, frames_analysed, status, detector, classifier) "
+            "VALUES ('/v.mp4', 'aa', 1, 0, 'done', 'd', 'c')")
+    database.upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT path, status, attempts, worker FROM videos").one() == (
+            "/v.mp4", "done", 0, None)
 
 
 def test_outdated_schema_is_refused_with_advice(db_url: str) -> None:
@@ -47,16 +61,19 @@ def test_frame_counts_equal_stored_detections_and_retry_replaces(db_url: str) ->
     engine = database.create_db_engine(db_url)
     database.ensure_schema(engine)
     info = results.MediaInfo("/videos/a.mp4", "ab" * 32, 123, "det:1", "cls:1")
+    dead, alive = results.ClaimPolicy("dead-worker", lease_s=0.0), results.ClaimPolicy("next-worker")
     with database.session_factory(engine)() as session:
-        video = results.start_video(session, info, force=False)
-        results.add_frames(session, video, [(0, 0.0, _faces(["mask", "no_mask"])), (5, 0.2, _faces([])),
-                                            (10, 0.4, _faces(["no_mask"]))])
-        # the run dies here; the next run starts the same file again
-        video = results.start_video(session, info, force=False)
+        video = results.claim_video(session, info, dead).video
+        results.add_frames(session, video, dead, [(0, 0.0, _faces(["mask", "no_mask"])), (5, 0.2, _faces([])),
+                                                  (10, 0.4, _faces(["no_mask"]))])
+        # the worker dies here; its heartbeat goes stale and the next worker takes the file
+        video = results.claim_video(session, info, results.ClaimPolicy("next-worker", lease_s=0.0)).video
+        assert video is not None and video.attempts == 2
         assert session.scalar(select(func.count()).select_from(Frame)) == 0
-        results.add_frames(session, video, [(0, 0.0, _faces(["mask", "no_mask"])), (10, 0.4, _faces(["no_mask"]))])
-        results.finish_video(session, video)
-        assert results.start_video(session, info, force=False) is None  # done: skipped
+        results.add_frames(session, video, alive, [(0, 0.0, _faces(["mask", "no_mask"])),
+                                                   (10, 0.4, _faces(["no_mask"]))])
+        results.finish_video(session, video, alive)
+        assert results.claim_video(session, info, alive).refusal.startswith("already done")
 
         frames = session.scalars(select(Frame).order_by(Frame.frame_index)).all()
         assert [(f.frame_index, f.faces, f.masked, f.unmasked) for f in frames] == [(0, 2, 1, 1), (10, 1, 0, 1)]
@@ -70,15 +87,39 @@ def test_failed_file_keeps_no_frames(db_url: str) -> None:
     engine = database.create_db_engine(db_url)
     database.ensure_schema(engine)
     info = results.MediaInfo("/videos/b.mp4", "cd" * 32, 10, "det:1", "cls:1")
+    policy = results.ClaimPolicy("worker", max_attempts=2)
     with database.session_factory(engine)() as session:
-        video = results.start_video(session, info, force=False)
-        results.add_frames(session, video, [(0, 0.0, _faces(["mask"]))])
-        results.fail_video(session, info, "decoding failed after 1 frames")
-        row = session.scalars(select(Video)).one()
-        assert (row.status, row.error, row.frames_analysed) == ("failed", "decoding failed after 1 frames", 0)
-        assert session.scalar(select(func.count()).select_from(Detection)) == 0
+        for attempt in (1, 2):
+            video = results.claim_video(session, info, policy).video
+            results.add_frames(session, video, policy, [(0, 0.0, _faces(["mask"]))])
+            results.fail_claimed(session, video, policy, f"decoding failed after {attempt} frames")
+            row = session.scalars(select(Video)).one()
+            assert (row.status, row.error, row.frames_analysed) == ("failed", f"decoding failed after {attempt} frames", 0)
+            assert session.scalar(select(func.count()).select_from(Detection)) == 0
+        assert results.claim_video(session, info, policy).refusal.startswith("gave up after 2 attempts")
+        assert results.claim_video(session, info, results.ClaimPolicy("w", force=True)).video is not None
         # an unreadable file has no hash; failing it twice keeps one row
         unreadable = results.MediaInfo("/videos/c.mp4", None, 0, "det:1", "cls:1")
-        results.fail_video(session, unreadable, "cannot read file")
-        results.fail_video(session, unreadable, "cannot read file")
+        results.record_unreadable(session, unreadable, policy, "cannot read file")
+        results.record_unreadable(session, unreadable, policy, "cannot read file")
         assert session.scalar(select(func.count()).select_from(Video)) == 2
+
+
+def test_a_worker_whose_claim_was_taken_over_cannot_write(db_url: str) -> None:
+    engine = database.create_db_engine(db_url)
+    database.ensure_schema(engine)
+    info = results.MediaInfo("/videos/d.mp4", "ef" * 32, 10, "det:1", "cls:1")
+    first = results.ClaimPolicy("first")
+    impatient = results.ClaimPolicy("second", lease_s=0.0)  # sees every heartbeat as stale
+    sessions = database.session_factory(engine)
+    with sessions() as one, sessions() as two:
+        mine = results.claim_video(one, info, first).video
+        assert results.claim_video(one, info, results.ClaimPolicy("third")).refusal == "being processed by first"
+        assert results.claim_video(two, info, impatient).video is not None
+        with pytest.raises(results.ClaimLost):
+            results.add_frames(one, mine, first, [(0, 0.0, _faces(["mask"]))])
+        with pytest.raises(results.ClaimLost):
+            results.finish_video(one, mine, first)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Frame)) == 0
+        assert session.scalar(select(Video.worker)) == "second"
