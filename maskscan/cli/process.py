@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -18,6 +19,12 @@ from maskscan.pipeline.loading import load_pipeline, resolve_device
 from maskscan.pipeline.media import discover
 from maskscan.pipeline.runner import FileOutcome, FileProcessor, ProcessOptions
 from maskscan.storage.database import session_factory
+
+EXIT_INTERRUPTED = 130
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @click.command()
@@ -76,10 +83,15 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
                              max_attempts=max_attempts)
     processor = FileProcessor(pipeline, session_factory(engine), options, progress)
     outcomes: list[FileOutcome] = []
-    for item in media:
-        outcome = processor.process(item)
-        print_traceback_if_debug(outcome.exception)
-        outcomes.append(outcome)
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM rolls the current file back, as Ctrl-C does
+    try:
+        for item in media:
+            outcome = processor.process(item)
+            print_traceback_if_debug(outcome.exception)
+            outcomes.append(outcome)
+    except KeyboardInterrupt:
+        progress.error(f"interrupted; the file in progress is pending again ({len(outcomes)} of {len(media)} finished)")
+        sys.exit(EXIT_INTERRUPTED)
     failed = sum(o.status == "failed" for o in outcomes) + len(problems)
     if as_json:
         summary = {

@@ -1,0 +1,3 @@
+from maskscan.cli.main import cli
+
+cli()

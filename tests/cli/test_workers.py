@@ -1,0 +1,60 @@
+"""Real `maskscan process` processes sharing one database."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from tests.factories import scripted_frames, write_video
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def maskscan(*args: str) -> list[str]:
+    return [sys.executable, "-m", "maskscan.cli", *args]
+
+
+def count(db_url: str, sql: str) -> int:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(sql)).scalar()
+    except Exception:  # noqa: BLE001 - the schema may not exist yet
+        return 0
+    finally:
+        engine.dispose()
+
+
+def test_two_workers_split_a_folder_and_process_each_file_once(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "cam1"
+    folder.mkdir()
+    for i in range(6):
+        write_video(folder / f"clip{i}.mp4", scripted_frames(12 + i), fps=10)
+    command = maskscan("process", str(folder), "--db", db_url, "--no-clips", "--sample-fps", "0", "--quiet")
+    subprocess.run(maskscan("db", "upgrade", "--db", db_url), cwd=REPO, check=True, capture_output=True)
+    workers = [subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [w.communicate(timeout=600)[1] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], errors
+    assert count(db_url, "SELECT count(*) FROM videos WHERE status = 'done'") == 6
+    assert count(db_url, "SELECT count(*) FROM videos WHERE attempts = 1") == 6
+    assert count(db_url, "SELECT count(*) FROM frames") == sum(12 + i for i in range(6))
+    assert count(db_url, "SELECT count(*) FROM (SELECT video_id, frame_index FROM frames "
+                         "GROUP BY video_id, frame_index HAVING count(*) > 1) AS doubles") == 0
+
+
+def test_sigterm_rolls_the_current_file_back(db_url: str, tmp_path: Path) -> None:
+    path = write_video(tmp_path / "long.mp4", scripted_frames(400), fps=10)
+    worker = subprocess.Popen(maskscan("process", str(path), "--db", db_url, "--no-clips", "--sample-fps", "0",
+                                       "--batch-size", "2"), cwd=REPO, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while count(db_url, "SELECT count(*) FROM frames") < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGTERM)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert count(db_url, "SELECT count(*) FROM frames") == 0
+    assert count(db_url, "SELECT count(*) FROM videos WHERE status = 'pending' AND worker IS NULL") == 1
