@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
-from maskscan.classifiers.scenes import ScenePhoto, load_scenes
+from PIL import Image
+
+from maskscan.classifiers.scenes import FaceBox, ScenePhoto, load_scenes
 
 
 def yolo_label_lines(photo: ScenePhoto) -> list[str]:
@@ -31,13 +34,43 @@ def _link(source: Path, target: Path) -> None:
         target.write_bytes(source.read_bytes())
 
 
-def write_yolo_dataset(voc_root: Path, out_dir: Path) -> Path:
+def _overlaps(box: tuple[float, float, float, float], face: FaceBox, margin: float) -> bool:
+    grow = margin * max(face.x2 - face.x1, face.y2 - face.y1)
+    return not (box[2] <= face.x1 - grow or box[0] >= face.x2 + grow or box[3] <= face.y1 - grow
+                or box[1] >= face.y2 + grow)
+
+
+def background_boxes(photo: ScenePhoto, count: int, rng: random.Random, min_share: float = 0.3,
+                     tries: int = 50) -> list[tuple[float, float, float, float]]:
+    """Up to `count` regions of the photo, with its aspect ratio, that touch no face.
+
+    Upscaled to full size they show street, cars and crowds at scales where the detector
+    otherwise sees only faces: hard negatives that need no extra data.
+    """
+    boxes: list[tuple[float, float, float, float]] = []
+    for _ in range(tries):
+        if len(boxes) == count:
+            break
+        share = rng.uniform(min_share, 0.6)
+        w, h = photo.width * share, photo.height * share
+        x, y = rng.uniform(0, photo.width - w), rng.uniform(0, photo.height - h)
+        box = (x, y, x + w, y + h)
+        if not any(_overlaps(box, face, 0.2) for face in photo.faces):
+            boxes.append(box)
+    return boxes
+
+
+def write_yolo_dataset(voc_root: Path, out_dir: Path, background_per_photo: int = 0, unmasked_repeat: int = 1,
+                       seed: int = 0) -> Path:
     """Lay out `images/{train,val}` (links to the photos) and `labels/{train,val}`.
 
-    The split is the scenes' fixed file-name-hash split. Returns the data set YAML, which
-    has no `download:` key, so ultralytics never tries to fetch anything.
+    The split is the scenes' fixed file-name-hash split. Only the train split gets extras:
+    `background_per_photo` face-free crops (empty labels), and photos with an unmasked face
+    `unmasked_repeat` times (unmasked faces are the minority). Returns the data set YAML,
+    which has no `download:` key, so ultralytics never tries to fetch anything.
     """
     out_dir = Path(out_dir).resolve()
+    rng = random.Random(seed)
     for split in ("train", "val"):
         images_dir = out_dir / "images" / split
         labels_dir = out_dir / "labels" / split
@@ -46,11 +79,29 @@ def write_yolo_dataset(voc_root: Path, out_dir: Path) -> Path:
         for photo in load_scenes(voc_root, split):
             if not photo.image_path.is_file():
                 raise FileNotFoundError(f"{photo.image_path}: image named by its annotation is missing")
-            _link(photo.image_path, images_dir / photo.image_path.name)
-            label_file = labels_dir / (photo.image_path.stem + ".txt")
-            label_file.write_text("\n".join(yolo_label_lines(photo)) + "\n")
+            labels = "\n".join(yolo_label_lines(photo)) + "\n"
+            copies = unmasked_repeat if split == "train" and any(not f.masked for f in photo.faces) else 1
+            for copy in range(copies):
+                stem = photo.image_path.stem + (f"_repeat{copy}" if copy else "")
+                _link(photo.image_path, images_dir / f"{stem}{photo.image_path.suffix}")
+                (labels_dir / f"{stem}.txt").write_text(labels)
+            if split == "train" and background_per_photo:
+                _write_backgrounds(photo, images_dir, labels_dir, background_per_photo, rng)
     yaml_path = out_dir / "faces.yaml"
     yaml_path.write_text(
         f"path: {out_dir}\ntrain: images/train\nval: images/val\nnames:\n  0: face\n"
     )
     return yaml_path
+
+
+def _write_backgrounds(photo: ScenePhoto, images_dir: Path, labels_dir: Path, count: int, rng: random.Random) -> None:
+    boxes = background_boxes(photo, count, rng)
+    if not boxes:
+        return
+    with Image.open(photo.image_path) as image:
+        rgb = image.convert("RGB")
+        for index, box in enumerate(boxes):
+            stem = f"{photo.image_path.stem}_background{index}"
+            rgb.crop(tuple(round(v) for v in box)).resize((photo.width, photo.height), Image.BILINEAR).save(
+                images_dir / f"{stem}.jpg", quality=92)
+            (labels_dir / f"{stem}.txt").write_text("")

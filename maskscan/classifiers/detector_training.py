@@ -24,16 +24,25 @@ class DetectorTrainingConfig:
     workers: int = 2
     patience: int = 100
     name: str = "face-detector"
+    background_per_photo: int = 0
+    """Face-free crops per training photo, added as hard negatives."""
+    unmasked_repeat: int = 1
+    """How often training photos with an unmasked face appear per epoch."""
+    lr0: float | None = None
+    """Initial learning rate; None lets ultralytics choose (use a small one to fine-tune)."""
 
 
 def train_detector(config: DetectorTrainingConfig) -> Path:
     """Convert the VOC data, train, and return the path of the best checkpoint."""
     ultralytics = import_ultralytics()
-    data_yaml = write_yolo_dataset(config.voc_root, config.out_dir / "dataset")
+    data_yaml = write_yolo_dataset(config.voc_root, config.out_dir / "dataset", config.background_per_photo,
+                                   config.unmasked_repeat, config.seed)
     model = ultralytics.YOLO(f"{config.model}.yaml")
     if config.init_weights is not None:
         model.load(str(require_local_weights(config.init_weights)))
+    learning_rate = {} if config.lr0 is None else {"optimizer": "AdamW", "lr0": config.lr0, "warmup_epochs": 0}
     model.train(
+        **learning_rate,
         data=str(data_yaml),
         imgsz=config.imgsz,
         epochs=config.epochs,

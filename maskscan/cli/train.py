@@ -100,10 +100,16 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, 0 (first GPU), ...")
 @click.option("--workers", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--background-per-photo", type=click.IntRange(0), default=0, show_default=True,
+              help="Face-free crops of each training photo added as hard negatives.")
+@click.option("--unmasked-repeat", type=click.IntRange(1), default=1, show_default=True,
+              help="How often training photos with an unmasked face appear per epoch.")
+@click.option("--lr0", type=click.FloatRange(0, min_open=True), help="Initial learning rate (AdamW); default: ultralytics' choice.")
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A run's last.pt.")
 @debug_option
 def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_weights: str, imgsz: int, epochs: int,
-                           batch: int, seed: int, device: str, workers: int, resume: Path | None) -> None:
+                           batch: int, seed: int, device: str, workers: int, background_per_photo: int,
+                           unmasked_repeat: int, lr0: float | None, resume: Path | None) -> None:
     """Train the YOLO face detector on the scenes' fixed train split, fully offline."""
     import os
 
@@ -123,6 +129,8 @@ def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_
             except FileNotFoundError as exc:
                 raise CommandError(str(exc), EXIT_USAGE) from exc
         config = DetectorTrainingConfig(voc_root=scenes, out_dir=out_dir, init_weights=init, model=model, imgsz=imgsz,
-                                        epochs=epochs, batch=batch, seed=seed, device=device, workers=workers)
+                                        epochs=epochs, batch=batch, seed=seed, device=device, workers=workers,
+                                        background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
+                                        lr0=lr0)
         best = train_detector(config)
     click.echo(f"best weights: {best}")

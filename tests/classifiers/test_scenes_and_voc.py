@@ -53,6 +53,33 @@ def test_yolo_dataset_layout_follows_the_fixed_split(tmp_path: Path) -> None:
         assert sorted(p.stem for p in (tmp_path / "yolo" / "images" / split).glob("*.jpg")) == expected
 
 
+def test_training_extras_are_face_free_backgrounds_and_repeated_unmasked_photos(tmp_path: Path) -> None:
+    names = [f"photo{i}" for i in range(40)]
+    for name in names:
+        write_voc(tmp_path / "voc", name)
+    write_yolo_dataset(tmp_path / "voc", tmp_path / "yolo", background_per_photo=2, unmasked_repeat=3)
+    train = sorted(n for n in names if split_of(f"{n}.jpg") == "train")
+    labels = tmp_path / "yolo" / "labels"
+    assert sorted(p.stem for p in labels.glob("train/*_repeat*.txt")) == sorted(
+        f"{n}_repeat{k}" for n in train for k in (1, 2))
+    backgrounds = sorted(labels.glob("train/*_background*.txt"))
+    assert backgrounds and all(p.read_text() == "" for p in backgrounds)
+    assert not list(labels.glob("val/*_repeat*")) and not list(labels.glob("val/*_background*"))
+
+
+def test_background_boxes_touch_no_face(tmp_path: Path) -> None:
+    import random
+
+    from maskscan.classifiers.detector_data import _overlaps, background_boxes
+
+    photo = parse_voc(write_voc(tmp_path) / "annotations" / "street.xml", tmp_path / "images")
+    boxes = background_boxes(photo, 5, random.Random(1), min_share=0.2)
+    assert boxes
+    for box in boxes:
+        assert not any(_overlaps(box, face, 0.2) for face in photo.faces)
+        assert 0 <= box[0] < box[2] <= 200 and 0 <= box[1] < box[3] <= 100
+
+
 def test_split_is_a_pure_function_of_the_file_name() -> None:
     assert split_of("maksssksksss0.jpg") == split_of("/elsewhere/maksssksksss0.jpg")
     shares = [split_of(f"image{i}.jpg") == "val" for i in range(2000)]
