@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,10 +19,29 @@ from maskscan.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, 
 from maskscan.cli.progress import ConsoleProgress
 from maskscan.pipeline.loading import load_pipeline, resolve_device
 from maskscan.pipeline.media import discover
+from maskscan.pipeline.recording import time_pattern_regex
 from maskscan.pipeline.runner import FileOutcome, FileProcessor, ProcessOptions
 from maskscan.storage.database import session_factory
 
 EXIT_INTERRUPTED = 130
+
+
+def _check_patterns(camera_pattern: str | None, time_pattern: str | None, zone_name: str) -> ZoneInfo:
+    """Usage errors for patterns before any file is touched."""
+    if camera_pattern is not None:
+        try:
+            re.compile(camera_pattern)
+        except re.error as exc:
+            raise click.BadParameter(f"not a regular expression: {exc}", param_hint="--camera-pattern") from exc
+    if time_pattern is not None:
+        try:
+            time_pattern_regex(time_pattern)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--time-pattern") from exc
+    try:
+        return ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise click.BadParameter(f"unknown time zone {zone_name!r}", param_hint="--timezone") from exc
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -54,17 +75,27 @@ def _interrupt(signum: int, _frame: object) -> None:
               help="Seconds without a heartbeat after which another worker's file counts as abandoned.")
 @click.option("--max-attempts", type=click.IntRange(1), default=3, show_default=True,
               help="Leave a file alone after this many failed (or killed) attempts, unless --force.")
+@click.option("--camera-pattern", metavar="REGEX",
+              help="Camera name from the file path: the group named 'camera' (else the whole match); "
+                   "default: the parent folder's name.")
+@click.option("--time-pattern", metavar="FORMAT",
+              help="Recording start from the file name, as strptime FORMAT (e.g. '%Y%m%d_%H%M%S'); "
+                   "default: container creation_time, else the file's modification time.")
+@click.option("--timezone", "zone_name", default="UTC", show_default=True,
+              help="IANA zone of times read from file names, e.g. Europe/London.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--quiet", is_flag=True, help="Only report failures.")
 @debug_option
 def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | None, device: str, batch_size: int,
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
             detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float,
-            force: bool, claim_timeout: float, max_attempts: int, as_json: bool, quiet: bool) -> None:
+            force: bool, claim_timeout: float, max_attempts: int, camera_pattern: str | None, time_pattern: str | None,
+            zone_name: str, as_json: bool, quiet: bool) -> None:
     """Analyse videos, images or folders of them (recursively) and store the results.
 
     Videos: mp4, mkv, avi, mov, ts, gif and more; images (jpg, png) count as one-frame videos.
     """
+    zone = _check_patterns(camera_pattern, time_pattern, zone_name)
     progress = ConsoleProgress(quiet)
     media, problems = discover(list(paths), glob_pattern)
     for problem in problems:
@@ -80,7 +111,8 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
         raise CommandError(str(exc), EXIT_USAGE) from exc
     options = ProcessOptions(sample_fps=sample_fps, batch_size=batch_size, clips_dir=None if no_clips else clips_dir,
                              pre_roll_s=pre_roll, post_roll_s=post_roll, force=force, lease_s=claim_timeout,
-                             max_attempts=max_attempts)
+                             max_attempts=max_attempts, camera_pattern=camera_pattern, time_pattern=time_pattern,
+                             timezone=zone)
     processor = FileProcessor(pipeline, session_factory(engine), options, progress)
     outcomes: list[FileOutcome] = []
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM rolls the current file back, as Ctrl-C does

@@ -32,6 +32,8 @@ class StreamInfo:
     width: int
     height: int
     rotation: int = 0
+    creation_time: str | None = None
+    """The container's (or stream's) `creation_time` metadata, as written."""
 
 
 @dataclass
@@ -119,7 +121,8 @@ class VideoSource:
         width, height = stream.codec_context.width, stream.codec_context.height
         if round(rotation / 90) % 2:
             width, height = height, width
-        self.info = StreamInfo(duration, float(rate) if rate else None, width, height, rotation)
+        creation_time = self._container.metadata.get("creation_time") or stream.metadata.get("creation_time")
+        self.info = StreamInfo(duration, float(rate) if rate else None, width, height, rotation, creation_time)
         self._pending = first
         return self
 

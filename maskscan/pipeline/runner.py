@@ -11,6 +11,7 @@ import shutil
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import timezone, tzinfo
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -22,6 +23,7 @@ from maskscan.pipeline.clips import ClipRecord, ViolationClipWriter, write_annot
 from maskscan.pipeline.decode import DecodeError, StreamInfo, VideoSource, batched_frames
 from maskscan.pipeline.inference import FaceMaskPipeline
 from maskscan.pipeline.media import MediaFile
+from maskscan.pipeline.recording import recording_of
 from maskscan.storage import results
 from maskscan.storage.results import MediaInfo
 
@@ -37,6 +39,10 @@ class ProcessOptions:
     decoder_threads: int = 0
     lease_s: float = 120.0
     max_attempts: int = 3
+    camera_pattern: str | None = None
+    time_pattern: str | None = None
+    timezone: tzinfo = timezone.utc
+    """Zone of times read from file names."""
 
 
 @dataclass
@@ -159,8 +165,11 @@ class FileProcessor:
 
         with VideoSource(media, self.options.sample_fps, self.options.decoder_threads) as source:
             stream = source.info
-            results.set_stream_info(session, video, self.policy, stream.duration_s, stream.fps, stream.width,
-                                    stream.height)
+            recording = recording_of(media.path, stream.creation_time, self.options.camera_pattern,
+                                     self.options.time_pattern, self.options.timezone)
+            results.set_stream_info(session, video, self.policy, results.StreamFacts(
+                stream.duration_s, stream.fps, stream.width, stream.height, recording.camera, recording.recorded_at,
+                recording.source))
             self.progress.start_file(media, stream, _expected_frames(stream, self.options.sample_fps))
             rate = self.options.sample_fps or stream.fps or 5.0
             writer = (ViolationClipWriter(clip_dir, media.path.stem, rate, self.options.pre_roll_s,
@@ -170,7 +179,8 @@ class FileProcessor:
                 for batch in batched_frames(source, self.options.batch_size):
                     faces = self.pipeline([frame.image for frame in batch])
                     results.add_frames(session, video, self.policy,
-                                       ((f.index, f.timestamp_s, d) for f, d in zip(batch, faces)))
+                                       ((f.index, f.timestamp_s, d) for f, d in zip(batch, faces)),
+                                       recording.recorded_at)
                     for frame, found in zip(batch, faces):
                         self._count(outcome, found)
                         if writer is not None:

@@ -37,7 +37,8 @@ def create_db_engine(url: str) -> Engine:
             engine = create_engine(parsed, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(parsed, pool_pre_ping=True)
+            # sessions in UTC, so that SQL grouping by hour or day means the same everywhere
+            engine = create_engine(parsed, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DatabaseError(f"bad database URL {url!r}: {exc}") from exc
     return engine

@@ -51,6 +51,11 @@ class Video(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """Refreshed by the worker while it runs; a `running` row whose heartbeat is stale is free again."""
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    camera: Mapped[str | None] = mapped_column(String(200), index=True)
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Wall-clock start of the recording (UTC)."""
+    recorded_at_source: Mapped[str | None] = mapped_column(String(16))
+    """Where `recorded_at` came from: `filename`, `metadata` or `mtime`."""
 
     frames: Mapped[list["Frame"]] = relationship(back_populates="video", cascade="all, delete-orphan",
                                                  passive_deletes=True)
@@ -71,6 +76,8 @@ class Frame(Base):
     faces: Mapped[int] = mapped_column(Integer)
     masked: Mapped[int] = mapped_column(Integer)
     unmasked: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    """Wall-clock time of the frame: the video's `recorded_at` plus `timestamp_s`."""
 
     video: Mapped[Video] = relationship(back_populates="frames")
     detections: Mapped[list["Detection"]] = relationship(back_populates="frame", cascade="all, delete-orphan",

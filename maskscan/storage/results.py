@@ -155,19 +155,35 @@ def _still_ours(session: Session, video: Video, policy: ClaimPolicy, **values: o
         raise ClaimLost(f"video {video.id} was taken over by another worker")
 
 
-def set_stream_info(session: Session, video: Video, policy: ClaimPolicy, duration_s: float | None,
-                    fps: float | None, width: int, height: int) -> None:
-    _still_ours(session, video, policy, duration_s=duration_s, fps=fps, width=width, height=height)
+@dataclass(frozen=True)
+class StreamFacts:
+    duration_s: float | None
+    fps: float | None
+    width: int
+    height: int
+    camera: str | None = None
+    recorded_at: datetime | None = None
+    recorded_at_source: str | None = None
+
+
+def set_stream_info(session: Session, video: Video, policy: ClaimPolicy, facts: StreamFacts) -> None:
+    _still_ours(session, video, policy, duration_s=facts.duration_s, fps=facts.fps, width=facts.width,
+                height=facts.height, camera=facts.camera, recorded_at=facts.recorded_at,
+                recorded_at_source=facts.recorded_at_source)
     session.commit()
 
 
 def add_frames(session: Session, video: Video, policy: ClaimPolicy,
-               frames: Iterable[tuple[int, float, FaceDetections]]) -> int:
-    """Store analysed frames and their faces in one transaction, with the heartbeat; returns how many."""
+               frames: Iterable[tuple[int, float, FaceDetections]], recorded_at: datetime | None = None) -> int:
+    """Store analysed frames and their faces in one transaction, with the heartbeat; returns how many.
+
+    `recorded_at` is the recording's wall-clock start; each frame gets it plus its timestamp.
+    """
     count = 0
     for frame_index, timestamp_s, faces in frames:
         frame = Frame(video_id=video.id, frame_index=frame_index, timestamp_s=timestamp_s, faces=len(faces),
-                      masked=faces.masked_count, unmasked=faces.unmasked_count)
+                      masked=faces.masked_count, unmasked=faces.unmasked_count,
+                      recorded_at=None if recorded_at is None else recorded_at + timedelta(seconds=timestamp_s))
         frame.detections = [
             Detection(x1=float(b[0]), y1=float(b[1]), x2=float(b[2]), y2=float(b[3]), face_score=float(s),
                       mask_prob=float(p), label=label)

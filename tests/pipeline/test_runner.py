@@ -176,3 +176,27 @@ def test_a_run_killed_mid_file_is_completed_by_the_next_without_doubles(db_url: 
         assert connection.exec_driver_sql("SELECT status FROM videos").scalar() == "done"
     assert indexes == list(range(120))
     engine.dispose()
+
+
+def test_frames_get_wall_clock_times_and_the_file_a_camera(db_url: str, tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    (tmp_path / "platform-b").mkdir()
+    path = write_video(tmp_path / "platform-b" / "cam_20261124_073015.mp4", scripted_frames(20), fps=10)
+    processor = make_processor(db_url, sample_fps=2, clips_dir=None, time_pattern="%Y%m%d_%H%M%S")
+    assert processor.process(MediaFile(path, "video")).status == "done"
+    start = datetime(2026, 11, 24, 7, 30, 15, tzinfo=timezone.utc)
+    with processor.sessions() as session:
+        video = session.scalars(select(Video)).one()
+        assert (video.camera, video.recorded_at_source) == ("platform-b", "filename")
+        assert as_utc(video.recorded_at) == start
+        times = session.execute(select(Frame.timestamp_s, Frame.recorded_at).order_by(Frame.frame_index)).all()
+    assert len(times) == 4
+    for offset, moment in times:
+        assert as_utc(moment) == start + timedelta(seconds=offset)
+
+
+def as_utc(moment):  # noqa: ANN001, ANN201 - SQLite returns naive UTC, PostgreSQL aware datetimes
+    from datetime import timezone
+
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
