@@ -7,6 +7,7 @@ import click
 from maskscan.cli.db import db
 from maskscan.cli.evaluate import evaluate
 from maskscan.cli.process import process
+from maskscan.cli.report import report
 from maskscan.cli.train import train
 
 
@@ -23,3 +24,4 @@ cli.add_command(process)
 cli.add_command(db)
 cli.add_command(train)
 cli.add_command(evaluate)
+cli.add_command(report)

@@ -226,3 +226,27 @@ def batched_frames(source: VideoSource, batch_size: int, prefetch_batches: int =
     finally:
         stop.set()
         worker.join(timeout=5)
+
+
+def read_frame_at(media: MediaFile, timestamp_s: float) -> np.ndarray:
+    """The displayed frame at `timestamp_s` seconds from the stream start (seeks, then decodes forward)."""
+    if media.kind == "image":
+        return VideoSource(media, 0)._image_frame().image
+    try:
+        with av.open(str(media.path)) as container:
+            stream = container.streams.video[0]
+            start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            target = start + timestamp_s
+            container.seek(int(target / stream.time_base), stream=stream, backward=True)
+            chosen = None
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                chosen = frame
+                if frame.time >= target - 1e-3:
+                    break
+    except (av.FFmpegError, OSError, IndexError) as exc:
+        raise DecodeError(f"cannot read a frame at {timestamp_s:.2f} s ({_ffmpeg_message(exc)})") from exc
+    if chosen is None:
+        raise DecodeError(f"no frame at {timestamp_s:.2f} s")
+    return _rotate(chosen.to_ndarray(format="rgb24"), int(getattr(chosen, "rotation", 0) or 0))

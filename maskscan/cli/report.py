@@ -1,0 +1,100 @@
+"""`maskscan report`: compliance tables and an HTML report from the results database."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from maskscan.cli.database_option import db_option, open_engine
+from maskscan.cli.errors import debug_option
+from maskscan.storage.reports import GROUPINGS, ReportFilter, clip_table, compliance_report, frame_table, worst_frames
+
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+def _describe(filters: ReportFilter) -> str:
+    parts = []
+    if filters.since or filters.until:
+        parts.append(f"recorded {filters.since or '...'} to {filters.until or '...'} (UTC)")
+    if filters.cameras:
+        parts.append(f"cameras {', '.join(filters.cameras)}")
+    if filters.videos:
+        parts.append(f"videos {', '.join(filters.videos)}")
+    return "; ".join(parts) or "all footage"
+
+
+def _print_table(report: pd.DataFrame, title: str) -> None:
+    table = Table(title=title)
+    for column in report.columns:
+        table.add_column(column, justify="right")
+    for row in report.itertuples(index=False):
+        table.add_row(*[_cell(value) for value in row])
+    Console().print(table)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):
+        return "-" if pd.isna(value) else f"{value:.3f}"
+    return str(value)
+
+
+@click.command()
+@db_option
+@click.option("--since", type=click.DateTime(DATE_FORMATS), help="Recorded at or after (UTC), e.g. 2026-11-24.")
+@click.option("--until", type=click.DateTime(DATE_FORMATS), help="Recorded before (UTC).")
+@click.option("--camera", "cameras", multiple=True, help="Only these cameras (repeatable).")
+@click.option("--video", "videos", multiple=True, help="Only these videos: id, path or file name (repeatable).")
+@click.option("--by", "grouping", type=click.Choice(GROUPINGS), multiple=True,
+              help="Group by (repeatable, e.g. --by camera --by day); default: one total.")
+@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json", "html"]), default="table",
+              show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (default: stdout; maskscan-report.html for html).")
+@click.option("--thumbnails", type=click.IntRange(0), default=6, show_default=True,
+              help="Worst violation moments shown in the HTML report.")
+@click.option("--blur-faces", is_flag=True, help="Blur faces in the HTML report's thumbnails.")
+@debug_option
+def report(db_url: str | None, since: datetime | None, until: datetime | None, cameras: tuple[str, ...],
+           videos: tuple[str, ...], grouping: tuple[str, ...], output_format: str, output: Path | None,
+           thumbnails: int, blur_faces: bool) -> None:
+    """Footage hours, frames, faces, masked, unmasked, compliance (masked / faces), peak unmasked
+    faces in one frame and violation clips, per group, over `done` videos."""
+    filters = ReportFilter(_utc(since), _utc(until), cameras, videos)
+    engine = open_engine(db_url)
+    frames, clips = frame_table(engine, filters), clip_table(engine, filters)
+    table = compliance_report(frames, clips, grouping)  # type: ignore[arg-type]
+    if frames.empty:
+        click.echo(f"maskscan: no analysed footage matches ({_describe(filters)}); the report is empty", err=True)
+    if output_format == "table":
+        _print_table(table, f"Mask compliance, {_describe(filters)}")
+        return
+    if output_format == "html":
+        from maskscan.cli.report_html import render_html
+
+        worst = worst_frames(engine, filters, thumbnails) if thumbnails else pd.DataFrame()
+        text = render_html("maskscan compliance report", _describe(filters), table, frames, clips, worst, engine,
+                           blur_faces)
+        target = output or Path("maskscan-report.html")
+        target.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {target}", err=True)
+        return
+    if output_format == "csv":
+        text = table.to_csv(index=False)
+    else:
+        text = json.dumps(json.loads(table.to_json(orient="records", date_format="iso")), indent=2) + "\n"
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)

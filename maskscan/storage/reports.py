@@ -1,0 +1,158 @@
+"""Compliance figures from the storage contract, as pandas tables.
+
+Every filter is a bound parameter. Frames are fetched with their video's camera and length,
+then grouped in pandas, so the same code serves SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, or_, select
+
+from maskscan.storage.models import Clip, Frame, Video
+
+Grouping = Literal["hour", "day", "week", "camera", "video"]
+GROUPINGS: tuple[Grouping, ...] = ("hour", "day", "week", "camera", "video")
+MEASURES = ("footage_hours", "frames", "faces", "masked", "unmasked", "compliance", "peak_unmasked", "clips")
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    since: datetime | None = None
+    """Recorded time, inclusive (UTC if naive)."""
+    until: datetime | None = None
+    """Recorded time, exclusive."""
+    cameras: Sequence[str] = field(default_factory=tuple)
+    videos: Sequence[str] = field(default_factory=tuple)
+    """Video ids or paths (a path matches its end, so a file name is enough)."""
+
+
+def _video_conditions(filters: ReportFilter) -> list:
+    conditions = [Video.status == "done"]
+    if filters.cameras:
+        conditions.append(Video.camera.in_(list(filters.cameras)))
+    if filters.videos:
+        ids = [int(v) for v in filters.videos if v.isdigit()]
+        paths = [v for v in filters.videos if not v.isdigit()]
+        conditions.append(or_(Video.id.in_(ids), *[Video.path.endswith(p, autoescape=True) for p in paths]))
+    return conditions
+
+
+def _time_conditions(column, filters: ReportFilter) -> list:  # noqa: ANN001 - a SQL column
+    conditions = []
+    if filters.since is not None:
+        conditions.append(column >= filters.since)
+    if filters.until is not None:
+        conditions.append(column < filters.until)
+    return conditions
+
+
+def frame_table(engine: Engine, filters: ReportFilter) -> pd.DataFrame:
+    """One row per analysed frame of `done` videos that pass the filters."""
+    seconds_per_frame = func.coalesce(Video.duration_s, 0.0) / func.nullif(Video.frames_analysed, 0)
+    query = (
+        select(Frame.video_id, Video.path, Video.camera, Frame.recorded_at, Frame.timestamp_s, Frame.faces,
+               Frame.masked, Frame.unmasked, seconds_per_frame.label("footage_s"))
+        .join(Video, Video.id == Frame.video_id)
+        .where(and_(*_video_conditions(filters), *_time_conditions(Frame.recorded_at, filters)))
+    )
+    with engine.connect() as connection:
+        table = pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
+    table["recorded_at"] = pd.to_datetime(table["recorded_at"], utc=True)
+    table["footage_s"] = table["footage_s"].astype(float).fillna(0.0)
+    return table
+
+
+def worst_frames(engine: Engine, filters: ReportFilter, count: int) -> pd.DataFrame:
+    """The frames with the most unmasked faces (ties: the earliest), for thumbnails."""
+    query = (
+        select(Frame.id, Frame.video_id, Video.path, Video.camera, Frame.recorded_at, Frame.timestamp_s,
+               Frame.frame_index, Frame.unmasked, Frame.faces)
+        .join(Video, Video.id == Frame.video_id)
+        .where(and_(*_video_conditions(filters), *_time_conditions(Frame.recorded_at, filters), Frame.unmasked > 0))
+        .order_by(Frame.unmasked.desc(), Frame.recorded_at, Frame.id)
+        .limit(count)
+    )
+    with engine.connect() as connection:
+        return pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
+
+
+def frame_detections(engine: Engine, frame_id: int) -> pd.DataFrame:
+    from maskscan.storage.models import Detection
+
+    query = select(Detection.x1, Detection.y1, Detection.x2, Detection.y2, Detection.face_score,
+                   Detection.mask_prob, Detection.label).where(Detection.frame_id == frame_id)
+    with engine.connect() as connection:
+        return pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
+
+
+def clip_table(engine: Engine, filters: ReportFilter) -> pd.DataFrame:
+    """One row per violation clip, with its wall-clock start."""
+    query = (
+        select(Clip.id, Clip.video_id, Video.path.label("video_path"), Video.camera, Video.recorded_at,
+               Clip.start_s, Clip.end_s, Clip.path)
+        .join(Video, Video.id == Clip.video_id)
+        .where(and_(*_video_conditions(filters)))
+    )
+    with engine.connect() as connection:
+        table = pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
+    table["recorded_at"] = pd.to_datetime(table["recorded_at"], utc=True) + pd.to_timedelta(table["start_s"], unit="s")
+    if filters.since is not None:
+        table = table[table["recorded_at"] >= pd.Timestamp(filters.since)]
+    if filters.until is not None:
+        table = table[table["recorded_at"] < pd.Timestamp(filters.until)]
+    return table
+
+
+def _group_keys(table: pd.DataFrame, grouping: Sequence[Grouping]) -> list[pd.Series]:
+    keys = []
+    for level in grouping:
+        if level == "hour":
+            keys.append(table["recorded_at"].dt.floor("h").rename("hour"))
+        elif level == "day":
+            keys.append(table["recorded_at"].dt.floor("D").rename("day"))
+        elif level == "week":  # weeks start on Monday
+            day = table["recorded_at"].dt.floor("D")
+            keys.append((day - pd.to_timedelta(day.dt.weekday, unit="D")).rename("week"))
+        elif level == "camera":
+            keys.append(table["camera"].fillna("(none)").rename("camera"))
+        elif level == "video":
+            keys.append(table["video_id"].astype(int).rename("video"))
+        else:
+            raise ValueError(f"unknown grouping {level!r}")
+    return keys
+
+
+def compliance_report(frames: pd.DataFrame, clips: pd.DataFrame, grouping: Sequence[Grouping]) -> pd.DataFrame:
+    """The measures per group (one row in all when `grouping` is empty)."""
+    columns = list(grouping) + list(MEASURES)
+    if frames.empty:
+        return pd.DataFrame(columns=columns)
+    frames = frames.assign(_all="all")
+    keys = _group_keys(frames, grouping) or [frames["_all"]]
+    grouped = frames.groupby(keys, dropna=False)
+    report = pd.DataFrame({
+        "footage_hours": grouped["footage_s"].sum() / 3600,
+        "frames": grouped.size(),
+        "faces": grouped["faces"].sum(),
+        "masked": grouped["masked"].sum(),
+        "unmasked": grouped["unmasked"].sum(),
+        "peak_unmasked": grouped["unmasked"].max(),
+    })
+    report["compliance"] = (report["masked"] / report["faces"].where(report["faces"] > 0)).astype(float)
+    if clips.empty:
+        report["clips"] = 0
+    else:
+        clips = clips.assign(_all="all")
+        clip_keys = _group_keys(clips, grouping) or [clips["_all"]]
+        report["clips"] = clips.groupby(clip_keys).size().reindex(report.index, fill_value=0)
+    report = report.reset_index()
+    if not grouping:
+        report = report.drop(columns=report.columns[0])
+    return report[columns].astype({"frames": int, "faces": int, "masked": int, "unmasked": int,
+                                   "peak_unmasked": int, "clips": int})
