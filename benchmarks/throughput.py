@@ -1,0 +1,167 @@
+"""Throughput of maskscan's pipeline against decoding alone and against the naive loop.
+
+    python benchmarks/throughput.py VIDEO [--sample-fps 5] [--device cpu] [--batch-size 16] [--json]
+
+Each mode runs in its own process (so peak memory is its own) on the same file, with the same
+sampling and the same shipped models:
+
+  decode  PyAV decoding and RGB conversion of the sampled frames
+  noop    maskscan's pipeline (decode thread, batching, storage in in-memory SQLite) with
+          both models replaced by no-ops: the pipeline's own overhead
+  full    maskscan's pipeline with the shipped models
+  naive   what users write by hand: per frame, ultralytics `predict`, then each face cut and
+          classified alone (batch 1 everywhere)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+MODES = ("decode", "noop", "full", "naive")
+
+
+class _NoopDetector:
+    name = "noop"
+
+    def detect(self, frames: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [(torch.zeros((0, 4)), torch.zeros((0,))) for _ in frames]
+
+
+class _NoopClassifier:
+    name = "noop"
+
+    def classify_faces(self, frames: torch.Tensor, boxes: list[torch.Tensor]) -> list[np.ndarray]:
+        return [np.zeros((len(b),), np.float32) for b in boxes]
+
+
+class _Silent:
+    def start_file(self, *_: object) -> None: ...
+    def advance(self, *_: object) -> None: ...
+    def end_file(self, *_: object) -> None: ...
+
+
+def _decode(media, args) -> int:  # noqa: ANN001
+    from maskscan.pipeline.decode import VideoSource
+
+    with VideoSource(media, args.sample_fps) as source:
+        return sum(1 for _ in source.frames())
+
+
+def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
+    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD, SHIPPED_DETECTOR
+    from maskscan.pipeline.inference import FaceMaskPipeline
+    from maskscan.pipeline.loading import load_pipeline
+    from maskscan.pipeline.runner import FileProcessor, ProcessOptions
+    from maskscan.storage import database
+
+    device = torch.device(args.device)
+    if noop:
+        pipeline = FaceMaskPipeline(_NoopDetector(), _NoopClassifier(), device, MASK_THRESHOLD)
+    else:
+        pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD)
+    engine = database.create_db_engine("sqlite://")
+    database.ensure_schema(engine)
+    options = ProcessOptions(sample_fps=args.sample_fps, batch_size=args.batch_size, clips_dir=None)
+    started = time.perf_counter()
+    outcome = FileProcessor(pipeline, database.session_factory(engine), options, _Silent()).process(media)
+    args.started = started  # model loading is not timed
+    if outcome.status != "done":
+        raise SystemExit(f"pipeline failed: {outcome.error}")
+    return outcome.frames
+
+
+def _naive(media, args) -> int:  # noqa: ANN001
+    from maskscan.classifiers.mask_classifier import MaskClassifier
+    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_DETECTOR
+    from maskscan.classifiers.yolo_offline import import_ultralytics
+    from maskscan.pipeline.decode import VideoSource
+
+    detector = import_ultralytics().YOLO(str(SHIPPED_DETECTOR))
+    classifier = MaskClassifier.load(DEFAULT_CLASSIFIER, args.device)
+    frames = 0
+    args.started = time.perf_counter()
+    with VideoSource(media, args.sample_fps) as source:
+        for frame in source.frames():
+            bgr = np.ascontiguousarray(frame.image[:, :, ::-1])
+            result = detector.predict(bgr, imgsz=DETECTOR_IMGSZ, conf=DETECTOR_CONFIDENCE, device=args.device,
+                                      verbose=False)[0]
+            for x1, y1, x2, y2 in result.boxes.xyxy.round().int().tolist():
+                crop = frame.image[max(0, y1):y2, max(0, x1):x2]
+                if crop.size:
+                    classifier.predict([crop])
+            frames += 1
+    return frames
+
+
+def run_mode(args: argparse.Namespace) -> dict[str, object]:
+    from maskscan.pipeline.decode import VideoSource
+    from maskscan.pipeline.media import MediaFile
+
+    media = MediaFile(Path(args.video), "video")
+    with VideoSource(media, args.sample_fps) as source:
+        duration = source.info.duration_s
+    args.started = time.perf_counter()
+    frames = {"decode": _decode, "naive": _naive}.get(args.mode, None)
+    if frames is not None:
+        count = frames(media, args)
+    else:
+        count = _pipeline(media, args, noop=args.mode == "noop")
+    seconds = time.perf_counter() - args.started
+    return {"mode": args.mode, "frames": count, "seconds": seconds, "fps": count / seconds,
+            "realtime_factor": (duration or 0) / seconds,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("video")
+    parser.add_argument("--sample-fps", type=float, default=5.0)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.mode:
+        print(json.dumps(run_mode(args)))
+        return
+    rows = {}
+    for mode in args.modes.split(","):
+        command = [sys.executable, __file__, args.video, "--sample-fps", str(args.sample_fps), "--device", args.device,
+                   "--batch-size", str(args.batch_size), "--mode", mode]
+        rows[mode] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    summary = {
+        "video": args.video, "sample_fps": args.sample_fps, "device": args.device, "batch_size": args.batch_size,
+        "machine": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor()
+        or platform.machine(), "cpu_threads": torch.get_num_threads(), "modes": rows,
+    }
+    if "full" in rows and "naive" in rows:
+        summary["full_over_naive"] = rows["full"]["fps"] / rows["naive"]["fps"]
+    if "noop" in rows and "decode" in rows:
+        summary["noop_over_decode"] = rows["noop"]["fps"] / rows["decode"]["fps"]
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(f"{args.video}: sample {args.sample_fps} fps, device {args.device} ({summary['machine']}), "
+          f"batch {args.batch_size}")
+    print(f"{'mode':<8} {'frames':>7} {'seconds':>8} {'fps':>8} {'x realtime':>10} {'peak RSS MB':>12}")
+    for row in rows.values():
+        print(f"{row['mode']:<8} {row['frames']:>7} {row['seconds']:>8.2f} {row['fps']:>8.2f} "
+              f"{row['realtime_factor']:>10.2f} {row['peak_rss_mb']:>12.0f}")
+    for key in ("full_over_naive", "noop_over_decode"):
+        if key in summary:
+            print(f"{key.replace('_', ' ')}: {summary[key]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
