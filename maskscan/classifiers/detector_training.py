@@ -28,6 +28,8 @@ class DetectorTrainingConfig:
     """Face-free crops per training photo, added as hard negatives."""
     unmasked_repeat: int = 1
     """How often training photos with an unmasked face appear per epoch."""
+    close_mosaic: int = 10
+    """Final epochs trained without mosaic augmentation."""
     lr0: float | None = None
     """Initial learning rate; None lets ultralytics choose (use a small one to fine-tune)."""
 
@@ -52,6 +54,7 @@ def train_detector(config: DetectorTrainingConfig) -> Path:
         device=config.device,
         workers=config.workers,
         patience=config.patience,
+        close_mosaic=config.close_mosaic,
         project=str(config.out_dir.resolve()),
         name=config.name,
         exist_ok=True,

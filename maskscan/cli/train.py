@@ -105,11 +105,13 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 @click.option("--unmasked-repeat", type=click.IntRange(1), default=1, show_default=True,
               help="How often training photos with an unmasked face appear per epoch.")
 @click.option("--lr0", type=click.FloatRange(0, min_open=True), help="Initial learning rate (AdamW); default: ultralytics' choice.")
+@click.option("--close-mosaic", type=click.IntRange(0), default=10, show_default=True,
+              help="Final epochs without mosaic augmentation.")
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A run's last.pt.")
 @debug_option
 def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_weights: str, imgsz: int, epochs: int,
                            batch: int, seed: int, device: str, workers: int, background_per_photo: int,
-                           unmasked_repeat: int, lr0: float | None, resume: Path | None) -> None:
+                           unmasked_repeat: int, lr0: float | None, close_mosaic: int, resume: Path | None) -> None:
     """Train the YOLO face detector on the scenes' fixed train split, fully offline."""
     import os
 
@@ -131,6 +133,6 @@ def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_
         config = DetectorTrainingConfig(voc_root=scenes, out_dir=out_dir, init_weights=init, model=model, imgsz=imgsz,
                                         epochs=epochs, batch=batch, seed=seed, device=device, workers=workers,
                                         background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
-                                        lr0=lr0)
+                                        lr0=lr0, close_mosaic=close_mosaic)
         best = train_detector(config)
     click.echo(f"best weights: {best}")
