@@ -36,7 +36,8 @@ class ClassifierTrainingConfig:
     facemask_root: Path | None = None
     scenes_root: Path | None = None
     init: str = "random"
-    """`random`, `imagenet` (torchvision download), `opennsfw` (resnet50) or a local .pth/.pt state dict."""
+    """`random`, `imagenet` (torchvision download), `opennsfw` (resnet50), or a local state dict or maskscan
+    checkpoint (every tensor whose shape fits is loaded, so a two-class checkpoint keeps its head)."""
     epochs: int = 3
     input_size: int = 128
     margin: float = 0.2
@@ -48,6 +49,8 @@ class ClassifierTrainingConfig:
     """Face Mask 12K crops drawn per epoch (0 = all)."""
     scene_repeat: int = 3
     """How often each scene training crop appears per epoch (they are few and the real domain)."""
+    scene_no_mask_repeat: int = 1
+    """Extra factor for unmasked scene crops (about one in five scene faces)."""
     low_res_prob: float = 0.5
     """Share of training crops shrunk to CCTV size (12-48 px) and scaled back up."""
     seed: int = 0
@@ -82,9 +85,10 @@ def initial_state(config: ClassifierTrainingConfig) -> nn.Module:
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
         model.load_state_dict(state, strict=False)
         return model
-    state = torch.load(config.init, map_location="cpu", weights_only=True)
-    head = {"resnet50": "fc.", "mobilenet_v2": "classifier.1.", "simple_cnn": "classifier.7."}[config.arch]
-    model.load_state_dict({k: v for k, v in state.items() if not k.startswith(head)}, strict=False)
+    state = torch.load(config.init, map_location="cpu", weights_only=False)
+    state = state.get("model", state)  # a maskscan checkpoint, or a plain state dict
+    own = model.state_dict()
+    model.load_state_dict({k: v for k, v in state.items() if k in own and own[k].shape == v.shape}, strict=False)
     return model
 
 
@@ -144,7 +148,9 @@ def epoch_order(config: ClassifierTrainingConfig, facemask: CropSet | None, scen
         count = config.facemask_per_epoch or len(facemask)
         order += [("facemask", int(i)) for i in torch.randperm(len(facemask), generator=generator)[:count]]
     if scenes is not None:
-        order += [("scenes", i) for _ in range(config.scene_repeat) for i in range(len(scenes))]
+        repeats = [config.scene_repeat * (config.scene_no_mask_repeat if label == 1 else 1)
+                   for label in scenes.labels.tolist()]
+        order += [("scenes", i) for i, count in enumerate(repeats) for _ in range(count)]
     permutation = torch.randperm(len(order), generator=generator)
     return [order[int(i)] for i in permutation]
 

@@ -43,7 +43,10 @@ def train() -> None:
 @click.option("--weight-decay", type=float, default=1e-4, show_default=True)
 @click.option("--facemask-per-epoch", type=click.IntRange(0), default=0, show_default=True,
               help="Face Mask 12K crops drawn per epoch; 0 = all.")
-@click.option("--scene-repeat", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--scene-repeat", type=click.IntRange(0), default=2, show_default=True,
+              help="How often each scene training crop appears per epoch.")
+@click.option("--scene-no-mask-repeat", type=click.IntRange(1), default=1, show_default=True,
+              help="Extra factor for unmasked scene crops (the minority).")
 @click.option("--low-res-prob", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=click.IntRange(0), default=0, help="Torch CPU threads (0 = torch's choice).")
@@ -53,7 +56,8 @@ def train() -> None:
 @debug_option
 def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | None, out_dir: Path, init: str,
                              epochs: int, input_size: int, margin: float, batch_size: int, lr: float, optimizer: str,
-                             weight_decay: float, facemask_per_epoch: int, scene_repeat: int, low_res_prob: float,
+                             weight_decay: float, facemask_per_epoch: int, scene_repeat: int,
+                             scene_no_mask_repeat: int, low_res_prob: float,
                              seed: int, threads: int, resume: Path | None, export_path: Path | None) -> None:
     """Fine-tune a mask classifier on Face Mask 12K and/or scene face crops.
 
@@ -66,6 +70,7 @@ def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | No
         arch=arch, out_dir=out_dir, facemask_root=facemask, scenes_root=scenes, init=init, epochs=epochs,  # type: ignore[arg-type]
         input_size=input_size, margin=margin, batch_size=batch_size, lr=lr, optimizer=optimizer,
         weight_decay=weight_decay, facemask_per_epoch=facemask_per_epoch, scene_repeat=scene_repeat,
+        scene_no_mask_repeat=scene_no_mask_repeat,
         low_res_prob=low_res_prob, seed=seed, threads=threads)
     if resume is None and facemask is None and scenes is None:
         raise CommandError("give --facemask and/or --scenes (or --resume)", EXIT_USAGE)
