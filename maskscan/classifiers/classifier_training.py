@@ -10,7 +10,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -56,15 +56,16 @@ class ClassifierTrainingConfig:
     seed: int = 0
     threads: int = 0
     log_every: int = 20
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, values: dict) -> "ClassifierTrainingConfig":
+        """Settings saved in a checkpoint; keys this version does not know are ignored."""
         paths = {"out_dir", "facemask_root", "scenes_root"}
-        return cls(**{k: (Path(v) if k in paths and v is not None else v) for k, v in values.items()})
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: (Path(v) if k in paths and v is not None else v) for k, v in values.items() if k in known})
 
     @property
     def policy(self) -> CropPolicy:
@@ -115,13 +116,6 @@ class Augment:
                 image = image.round().clamp(0, 255).to(torch.uint8)
             out.append(image)
         return torch.stack(out).float() / 255
-
-
-def _resize(crops: CropSet, size: int) -> CropSet:
-    if crops.images.shape[-1] == size:
-        return crops
-    images = F.interpolate(crops.images.float(), size=(size, size), mode="bilinear", antialias=True)
-    return CropSet(images.round().clamp(0, 255).to(torch.uint8), crops.labels)
 
 
 def load_training_sets(config: ClassifierTrainingConfig) -> tuple[CropSet | None, CropSet | None, dict[str, CropSet]]:
