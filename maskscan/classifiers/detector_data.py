@@ -60,12 +60,13 @@ def background_boxes(photo: ScenePhoto, count: int, rng: random.Random, min_shar
     return boxes
 
 
-def write_yolo_dataset(voc_root: Path, out_dir: Path, background_per_photo: int = 0, unmasked_repeat: int = 1,
+def write_yolo_dataset(voc_root: Path, out_dir: Path, background_per_photo: float = 0.0, unmasked_repeat: int = 1,
                        seed: int = 0) -> Path:
     """Lay out `images/{train,val}` (links to the photos) and `labels/{train,val}`.
 
     The split is the scenes' fixed file-name-hash split. Only the train split gets extras:
-    `background_per_photo` face-free crops (empty labels), and photos with an unmasked face
+    `background_per_photo` face-free crops on average (empty labels; a fraction is a
+    probability), and photos with an unmasked face
     `unmasked_repeat` times (unmasked faces are the minority). Returns the data set YAML,
     which has no `download:` key, so ultralytics never tries to fetch anything.
     """
@@ -86,7 +87,9 @@ def write_yolo_dataset(voc_root: Path, out_dir: Path, background_per_photo: int 
                 _link(photo.image_path, images_dir / f"{stem}{photo.image_path.suffix}")
                 (labels_dir / f"{stem}.txt").write_text(labels)
             if split == "train" and background_per_photo:
-                _write_backgrounds(photo, images_dir, labels_dir, background_per_photo, rng)
+                whole = int(background_per_photo)
+                count = whole + (rng.random() < background_per_photo - whole)
+                _write_backgrounds(photo, images_dir, labels_dir, count, rng)
     yaml_path = out_dir / "faces.yaml"
     yaml_path.write_text(
         f"path: {out_dir}\ntrain: images/train\nval: images/val\nnames:\n  0: face\n"
@@ -95,7 +98,7 @@ def write_yolo_dataset(voc_root: Path, out_dir: Path, background_per_photo: int 
 
 
 def _write_backgrounds(photo: ScenePhoto, images_dir: Path, labels_dir: Path, count: int, rng: random.Random) -> None:
-    boxes = background_boxes(photo, count, rng)
+    boxes = background_boxes(photo, count, rng) if count else []
     if not boxes:
         return
     with Image.open(photo.image_path) as image:

@@ -24,8 +24,8 @@ class DetectorTrainingConfig:
     workers: int = 2
     patience: int = 100
     name: str = "face-detector"
-    background_per_photo: int = 0
-    """Face-free crops per training photo, added as hard negatives."""
+    background_per_photo: float = 0.0
+    """Face-free crops per training photo (on average), added as hard negatives."""
     unmasked_repeat: int = 1
     """How often training photos with an unmasked face appear per epoch."""
     close_mosaic: int = 10

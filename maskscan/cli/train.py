@@ -105,8 +105,8 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, 0 (first GPU), ...")
 @click.option("--workers", type=click.IntRange(0), default=2, show_default=True)
-@click.option("--background-per-photo", type=click.IntRange(0), default=0, show_default=True,
-              help="Face-free crops of each training photo added as hard negatives.")
+@click.option("--background-per-photo", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Face-free crops per training photo added as hard negatives (on average; 0.3 = 3 in 10).")
 @click.option("--unmasked-repeat", type=click.IntRange(1), default=1, show_default=True,
               help="How often training photos with an unmasked face appear per epoch.")
 @click.option("--lr0", type=click.FloatRange(0, min_open=True), help="Initial learning rate (AdamW); default: ultralytics' choice.")
@@ -115,7 +115,7 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A run's last.pt.")
 @debug_option
 def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_weights: str, imgsz: int, epochs: int,
-                           batch: int, seed: int, device: str, workers: int, background_per_photo: int,
+                           batch: int, seed: int, device: str, workers: int, background_per_photo: float,
                            unmasked_repeat: int, lr0: float | None, close_mosaic: int, resume: Path | None) -> None:
     """Train the YOLO face detector on the scenes' fixed train split, fully offline."""
     import os
