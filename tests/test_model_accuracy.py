@@ -1,0 +1,61 @@
+"""The shipped models must not get worse: their metrics on the shared data, pinned.
+
+Like norfair's accuracy check: the numbers below are what the shipped weights measured when
+they were committed (README, "Results"); a change that lowers any of them by more than the
+tolerance fails CI. Raise them when better weights ship.
+"""
+
+import pytest
+import torch
+
+from maskscan.classifiers.classifier_evaluation import evaluate_classifier
+from maskscan.classifiers.detector_evaluation import evaluate_detections, predict_photos
+from maskscan.classifiers.face_detector import YoloFaceDetector
+from maskscan.classifiers.mask_classifier import MaskClassifier
+from maskscan.classifiers.scenes import load_scenes
+from maskscan.classifiers.shipped import DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_DETECTOR
+from tests.conftest import shared_path
+
+TOLERANCE = 0.005
+PINNED = {
+    "classifier_scenes_val": {"balanced_accuracy": 0.923, "recall": 0.866, "accuracy": 0.959},
+    "classifier_facemask_test": {"f1": 0.989, "accuracy": 0.988},
+    "detector_scenes_val": {"ap50": 0.948, "recall": 0.925, "precision": 0.918},
+}
+
+
+def assert_not_below(measured: dict, pinned: dict) -> None:
+    for key, floor in pinned.items():
+        assert measured[key] >= floor - TOLERANCE, f"{key}: {measured[key]:.4f} < pinned {floor:.4f}"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> MaskClassifier:
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    return MaskClassifier.load("resnet50")
+
+
+def test_classifier_on_scene_validation_crops(classifier: MaskClassifier) -> None:
+    metrics = evaluate_classifier(classifier, shared_path("mask-scenes"), "val").as_dict()
+    assert metrics["n"] == 417
+    assert_not_below(metrics, PINNED["classifier_scenes_val"])
+
+
+def test_classifier_on_facemask12k_test(classifier: MaskClassifier) -> None:
+    metrics = evaluate_classifier(classifier, shared_path("facemask12k", "Test")).as_dict()
+    assert metrics["n"] == 992
+    assert_not_below(metrics, PINNED["classifier_facemask_test"])
+
+
+def test_detector_on_scene_validation_photos() -> None:
+    photos = load_scenes(shared_path("mask-scenes"), "val")
+    detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, confidence=0.001)
+
+    def detect(image):  # noqa: ANN001, ANN202
+        frame = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+        boxes, scores = detector.detect(frame)[0]
+        return boxes.numpy(), scores.numpy()
+
+    metrics = evaluate_detections(predict_photos(photos, detect), DETECTOR_CONFIDENCE, min_width=10)
+    assert metrics["faces"] == 400
+    assert_not_below(metrics, PINNED["detector_scenes_val"])
