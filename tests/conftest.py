@@ -48,8 +48,10 @@ def no_network() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes maskscan.db or clips/ into the checkout, or settings into the home folder."""
     monkeypatch.setenv("MASKSCAN_CACHE", str(tmp_path_factory.getbasetemp() / "maskscan-cache"))
     monkeypatch.delenv("MASKSCAN_DB", raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 def _postgres_database() -> Iterator[str]:

@@ -104,11 +104,11 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
         torch_device = resolve_device(device)
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
-    engine = open_engine(db_url)
     try:
         pipeline = load_pipeline(torch_device, detector_weights, classifier, face_conf, mask_threshold, detector_imgsz)
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
+    engine = open_engine(db_url)
     options = ProcessOptions(sample_fps=sample_fps, batch_size=batch_size, clips_dir=None if no_clips else clips_dir,
                              pre_roll_s=pre_roll, post_roll_s=post_roll, force=force, lease_s=claim_timeout,
                              max_attempts=max_attempts, camera_pattern=camera_pattern, time_pattern=time_pattern,

@@ -148,7 +148,7 @@ def _still_ours(session: Session, video: Video, policy: ClaimPolicy, **values: o
         update(Video)
         .where(Video.id == video.id, Video.worker == policy.worker, Video.attempts == video.attempts,
                Video.status == "running")
-        .values(heartbeat_at=_now(), **values)
+        .values({"heartbeat_at": _now(), **values})
     ).rowcount
     if updated != 1:
         session.rollback()
