@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -61,13 +62,14 @@ def background_boxes(photo: ScenePhoto, count: int, rng: random.Random, min_shar
 
 
 def write_yolo_dataset(voc_root: Path, out_dir: Path, background_per_photo: float = 0.0, unmasked_repeat: int = 1,
-                       seed: int = 0) -> Path:
+                       seed: int = 0, negative_images: Sequence[Path] = ()) -> Path:
     """Lay out `images/{train,val}` (links to the photos) and `labels/{train,val}`.
 
     The split is the scenes' fixed file-name-hash split. Only the train split gets extras:
     `background_per_photo` face-free crops on average (empty labels; a fraction is a
-    probability), and photos with an unmasked face
-    `unmasked_repeat` times (unmasked faces are the minority). Returns the data set YAML,
+    probability), photos with an unmasked face `unmasked_repeat` times (unmasked faces are
+    the minority), and `negative_images`: pictures known to show no face (for example frames
+    of a camera's empty footage), with empty labels. Returns the data set YAML,
     which has no `download:` key, so ultralytics never tries to fetch anything.
     """
     out_dir = Path(out_dir).resolve()
@@ -90,6 +92,10 @@ def write_yolo_dataset(voc_root: Path, out_dir: Path, background_per_photo: floa
                 whole = int(background_per_photo)
                 count = whole + (rng.random() < background_per_photo - whole)
                 _write_backgrounds(photo, images_dir, labels_dir, count, rng)
+    for index, image_path in enumerate(negative_images):
+        stem = f"negative{index:05d}_{Path(image_path).stem}"
+        _link(Path(image_path), out_dir / "images" / "train" / f"{stem}{Path(image_path).suffix}")
+        (out_dir / "labels" / "train" / f"{stem}.txt").write_text("")
     yaml_path = out_dir / "faces.yaml"
     yaml_path.write_text(
         f"path: {out_dir}\ntrain: images/train\nval: images/val\nnames:\n  0: face\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from maskscan.classifiers.detector_data import write_yolo_dataset
@@ -32,13 +32,15 @@ class DetectorTrainingConfig:
     """Final epochs trained without mosaic augmentation."""
     lr0: float | None = None
     """Initial learning rate; None lets ultralytics choose (use a small one to fine-tune)."""
+    negative_images: tuple[Path, ...] = field(default=())
+    """Pictures known to show no face, trained on with empty labels (hard negatives)."""
 
 
 def train_detector(config: DetectorTrainingConfig) -> Path:
     """Convert the VOC data, train, and return the path of the best checkpoint."""
     ultralytics = import_ultralytics()
     data_yaml = write_yolo_dataset(config.voc_root, config.out_dir / "dataset", config.background_per_photo,
-                                   config.unmasked_repeat, config.seed)
+                                   config.unmasked_repeat, config.seed, config.negative_images)
     model = ultralytics.YOLO(f"{config.model}.yaml")
     if config.init_weights is not None:
         model.load(str(require_local_weights(config.init_weights)))

@@ -112,11 +112,20 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 @click.option("--lr0", type=click.FloatRange(0, min_open=True), help="Initial learning rate (AdamW); default: ultralytics' choice.")
 @click.option("--close-mosaic", type=click.IntRange(0), default=10, show_default=True,
               help="Final epochs without mosaic augmentation.")
+@click.option("--negative-footage", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Video or image known to show no face (e.g. an empty car park); its sampled frames are "
+                   "trained on as hard negatives. Repeatable.")
+@click.option("--negative-fps", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+              help="Frames taken per second of negative footage.")
+@click.option("--negative-until", type=click.FloatRange(0, min_open=True),
+              help="Take negative frames only from the first SECONDS of each file (hold the rest back for checks).")
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A run's last.pt.")
 @debug_option
 def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_weights: str, imgsz: int, epochs: int,
                            batch: int, seed: int, device: str, workers: int, background_per_photo: float,
-                           unmasked_repeat: int, lr0: float | None, close_mosaic: int, resume: Path | None) -> None:
+                           unmasked_repeat: int, lr0: float | None, close_mosaic: int,
+                           negative_footage: tuple[Path, ...], negative_fps: float, negative_until: float | None,
+                           resume: Path | None) -> None:
     """Train the YOLO face detector on the scenes' fixed train split, fully offline."""
     import os
 
@@ -138,6 +147,35 @@ def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_
         config = DetectorTrainingConfig(voc_root=scenes, out_dir=out_dir, init_weights=init, model=model, imgsz=imgsz,
                                         epochs=epochs, batch=batch, seed=seed, device=device, workers=workers,
                                         background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
-                                        lr0=lr0, close_mosaic=close_mosaic)
+                                        lr0=lr0, close_mosaic=close_mosaic,
+                                        negative_images=_negative_frames(negative_footage, negative_fps,
+                                                                         negative_until, out_dir / "negative-frames"))
         best = train_detector(config)
     click.echo(f"best weights: {best}")
+
+
+def _negative_frames(footage: tuple[Path, ...], sample_fps: float, until_s: float | None, out_dir: Path) -> tuple[Path, ...]:
+    """Decode the sampled frames of face-free footage into JPEGs for training."""
+    from PIL import Image
+
+    from maskscan.pipeline.decode import DecodeError, VideoSource
+    from maskscan.pipeline.media import discover
+
+    media, problems = discover(list(footage))
+    if problems:
+        raise CommandError(f"{problems[0].path}: {problems[0].message}", EXIT_USAGE)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for file in media:
+        try:
+            with VideoSource(file, sample_fps) as source:
+                for frame in source.frames():
+                    if until_s is not None and frame.timestamp_s >= until_s:
+                        break
+                    path = out_dir / f"{file.path.stem}_{frame.index:06d}.jpg"
+                    Image.fromarray(frame.image).save(path, quality=92)
+                    written.append(path)
+        except DecodeError as exc:
+            raise CommandError(f"{file.path}: {exc}", EXIT_USAGE) from exc
+    click.echo(f"{len(written)} negative frames from {len(media)} file(s)")
+    return tuple(written)

@@ -67,6 +67,22 @@ def test_training_extras_are_face_free_backgrounds_and_repeated_unmasked_photos(
     assert not list(labels.glob("val/*_repeat*")) and not list(labels.glob("val/*_background*"))
 
 
+def test_negative_images_join_the_train_split_with_empty_labels(tmp_path: Path) -> None:
+    write_voc(tmp_path / "voc")
+    from PIL import Image
+
+    negatives = []
+    for i in range(3):
+        negatives.append(tmp_path / f"empty_car_park_{i}.jpg")
+        Image.new("RGB", (64, 48), (90, 90, 90)).save(negatives[-1])
+    write_yolo_dataset(tmp_path / "voc", tmp_path / "yolo", negative_images=negatives)
+    train_images = sorted((tmp_path / "yolo" / "images" / "train").glob("negative*"))
+    assert [p.name for p in train_images] == [f"negative{i:05d}_empty_car_park_{i}.jpg" for i in range(3)]
+    labels = [tmp_path / "yolo" / "labels" / "train" / f"{p.stem}.txt" for p in train_images]
+    assert all(label.read_text() == "" for label in labels)
+    assert not list((tmp_path / "yolo" / "images" / "val").glob("negative*"))
+
+
 def test_background_boxes_touch_no_face(tmp_path: Path) -> None:
     import random
 

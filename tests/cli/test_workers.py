@@ -58,3 +58,34 @@ def test_sigterm_rolls_the_current_file_back(db_url: str, tmp_path: Path) -> Non
     assert "interrupted" in err and "Traceback" not in err
     assert count(db_url, "SELECT count(*) FROM frames") == 0
     assert count(db_url, "SELECT count(*) FROM videos WHERE status = 'pending' AND worker IS NULL") == 1
+
+
+def test_a_worker_killed_mid_file_is_redone_and_every_frame_stored_once(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "cam2"
+    folder.mkdir()
+    for i in range(4):
+        write_video(folder / f"clip{i}.mp4", scripted_frames(60 + i), fps=10)  # distinct files
+    subprocess.run(maskscan("db", "upgrade", "--db", db_url), cwd=REPO, check=True, capture_output=True)
+    command = maskscan("process", str(folder), "--db", db_url, "--no-clips", "--sample-fps", "0", "--batch-size", "2",
+                       "--claim-timeout", "5", "--quiet")
+    victim, survivor = (subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(2))
+    victims_frames = ("SELECT count(*) FROM frames JOIN videos ON videos.id = frames.video_id "
+                      f"WHERE videos.worker LIKE '%:{victim.pid}:%' AND videos.status = 'running'")
+    deadline = time.monotonic() + 120
+    while count(db_url, victims_frames) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    killed_video = count(db_url, f"SELECT id FROM videos WHERE worker LIKE '%:{victim.pid}:%'")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert killed_video, "the victim never stored a frame"
+    _, err = survivor.communicate(timeout=600)
+    assert survivor.returncode == 0, err
+
+    time.sleep(5)  # the dead worker's claim expires; the next nightly run picks its file up
+    resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert count(db_url, "SELECT count(*) FROM videos WHERE status = 'done'") == 4
+    assert count(db_url, "SELECT count(*) FROM frames") == sum(60 + i for i in range(4))
+    assert count(db_url, "SELECT count(*) FROM (SELECT video_id, frame_index FROM frames "
+                         "GROUP BY video_id, frame_index HAVING count(*) > 1) AS doubles") == 0
+    assert count(db_url, f"SELECT attempts FROM videos WHERE id = {killed_video}") >= 2

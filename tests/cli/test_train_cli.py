@@ -1,0 +1,24 @@
+from pathlib import Path
+
+import click
+import pytest
+from PIL import Image
+
+from maskscan.cli.train import _negative_frames
+from tests.factories import scripted_frames, write_video
+
+
+def test_negative_footage_frames_are_sampled_and_held_back_after_the_limit(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "empty.mp4", scripted_frames(40), fps=10)  # 4 s
+    frames = _negative_frames((video,), sample_fps=2, until_s=2.0, out_dir=tmp_path / "negatives")
+    assert len(frames) == 4  # 0, 0.5, 1.0 and 1.5 s; the last 2 s are held back
+    assert all(p.parent == tmp_path / "negatives" for p in frames)
+    with Image.open(frames[0]) as image:
+        assert image.size == (160, 96)
+
+
+def test_unreadable_negative_footage_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_text("not a video")
+    with pytest.raises(click.ClickException, match="broken.mp4: not a readable video"):
+        _negative_frames((broken,), sample_fps=1, until_s=None, out_dir=tmp_path / "negatives")
