@@ -116,8 +116,8 @@ class FileProcessor:
     def _process_claimed(self, session: Session, media: MediaFile, info: MediaInfo, outcome: FileOutcome) -> None:
         claim = results.claim_video(session, info, self.policy)
         video = claim.video
-        if video is None:
-            outcome.status, outcome.error = "skipped", claim.refusal
+        if video is None:  # a file given up on still counts as failed, so the nightly job says so
+            outcome.status, outcome.error = ("failed" if claim.gave_up else "skipped"), claim.refusal
             found = results.find_video(session, info)
             outcome.video_id = found.id if found else None
             return

@@ -55,6 +55,8 @@ class Claim:
     video: Video | None
     refusal: str | None = None
     """Why the file is not ours to process (`video` is None then)."""
+    gave_up: bool = False
+    """The refusal is final: the file failed `max_attempts` times and stays failed."""
 
 
 class ClaimLost(Exception):
@@ -86,15 +88,16 @@ def _held_elsewhere(video: Video, policy: ClaimPolicy, now: datetime) -> bool:
             and now - heartbeat < timedelta(seconds=policy.lease_s))
 
 
-def _refusal(video: Video, policy: ClaimPolicy, now: datetime) -> str | None:
+def _refusal(video: Video, policy: ClaimPolicy, now: datetime) -> Claim | None:
     if _held_elsewhere(video, policy, now):
-        return f"being processed by {video.worker}"
+        return Claim(None, f"being processed by {video.worker}")
     if policy.force:
         return None
     if video.status == "done":
-        return "already done with these models (--force to redo)"
+        return Claim(None, "already done with these models (--force to redo)")
     if video.status in ("failed", "running") and video.attempts >= policy.max_attempts:
-        return f"gave up after {video.attempts} attempts (last error: {video.error or 'worker died'}; --force to retry)"
+        return Claim(None, f"gave up after {video.attempts} attempts (last error: {video.error or 'worker died'}; "
+                           "--force to retry)", gave_up=True)
     return None
 
 
@@ -117,7 +120,7 @@ def claim_video(session: Session, info: MediaInfo, policy: ClaimPolicy) -> Claim
                 raise
     refusal = _refusal(video, policy, now)
     if refusal is not None:
-        return Claim(None, refusal)
+        return refusal
     taken = session.execute(
         update(Video)
         .where(Video.id == video.id, Video.attempts == video.attempts)

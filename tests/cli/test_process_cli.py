@@ -91,6 +91,23 @@ def test_rerun_skips_done_files_unless_forced(footage: Path, tmp_path: Path) -> 
     engine.dispose()
 
 
+def test_a_file_that_keeps_failing_is_given_up_after_max_attempts(footage: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    broken = str(footage / "bad" / "notes.mp4")
+    for attempt in (1, 2):
+        code, _, err = run("process", broken, "--db", db, "--max-attempts", "2", "--quiet")
+        assert code == 1 and "not a readable video" in err
+    code, _, err = run("process", broken, "--db", db, "--max-attempts", "2", "--quiet")
+    assert code == 1
+    assert err.strip() == ("maskscan: error: " + broken + ": gave up after 2 attempts (last error: not a readable "
+                           "video (Invalid data found when processing input); --force to retry)")
+    run("process", broken, "--db", db, "--max-attempts", "2", "--force", "--quiet")
+    engine = create_engine(db)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status, attempts FROM videos")).one() == ("failed", 3)
+    engine.dispose()
+
+
 @pytest.mark.parametrize("url,code,message", [
     ("nonsense://", 2, "bad database URL"),
     ("postgresql+psycopg://nobody@127.0.0.1:1/none", 1, "cannot reach database"),

@@ -106,6 +106,8 @@ def test_cli_formats_and_empty_reports(filled: str, tmp_path: Path) -> None:
     assert [(r["camera"], r["faces"]) for r in __import__("json").loads(out)] == [("a", 14), ("b", 4)]
     code, out, err = run("report", "--db", filled, "--camera", "nowhere", "--format", "json")
     assert code == 0 and out.strip() == "[]" and "no analysed footage matches (cameras nowhere)" in err
+    code, out, err = run("report", "--db", filled, "--since", "2030-01-01", "--format", "csv")
+    assert code == 0 and len(out.splitlines()) == 1 and "no analysed footage matches (recorded 2030-01-01 00:00:00+00:00 to ..." in err
     code, _, err = run("report", "--db", filled, "--since", "24/11/2026")
     assert code == 2 and "%Y-%m-%d" in err
 
