@@ -51,7 +51,8 @@ def main() -> None:
                      "per_second": rate, "unit": "crops/s"})
     detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE, device=device, half=half)
     for batch in (1, 16):
-        frames = torch.rand(batch, 3, DETECTOR_IMGSZ * 9 // 16, DETECTOR_IMGSZ, device=device)
+        frames = torch.randint(0, 256, (batch, 3, DETECTOR_IMGSZ * 9 // 16, DETECTOR_IMGSZ), dtype=torch.uint8,
+                               device=device)
         rate = _rate(lambda: detector.detect(frames), batch, args.repeats, device)
         rows.append({"model": "detector yolo11n", "input": f"{DETECTOR_IMGSZ} px (16:9)", "batch": batch,
                      "per_second": rate, "unit": "frames/s"})

@@ -9,8 +9,8 @@ sampling and the same shipped models:
   noop    maskscan's pipeline (decode thread, batching, storage in in-memory SQLite) with
           both models replaced by no-ops: the pipeline's own overhead
   full    maskscan's pipeline with the shipped models
-  naive   what users write by hand: per frame, ultralytics `predict`, then each face cut and
-          classified alone (batch 1 everywhere)
+  naive   what users write by hand (maskscan.pipeline.reference): per frame, ultralytics
+          `predict`, then each face cut and classified alone (batch 1 everywhere)
 """
 
 from __future__ import annotations
@@ -80,25 +80,19 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
     return outcome.frames
 
 
-def _naive(media, args) -> int:  # noqa: ANN001
+def _naive(media, args) -> int:
     from maskscan.classifiers.mask_classifier import MaskClassifier
-    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_DETECTOR
-    from maskscan.classifiers.yolo_offline import import_ultralytics
+    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD, SHIPPED_DETECTOR
     from maskscan.pipeline.decode import VideoSource
+    from maskscan.pipeline.reference import ReferenceLoop
 
-    detector = import_ultralytics().YOLO(str(SHIPPED_DETECTOR))
-    classifier = MaskClassifier.load(DEFAULT_CLASSIFIER, args.device)
+    loop = ReferenceLoop(SHIPPED_DETECTOR, MaskClassifier.load(DEFAULT_CLASSIFIER, args.device), DETECTOR_CONFIDENCE,
+                         MASK_THRESHOLD, args.device)
     frames = 0
     args.started = time.perf_counter()
     with VideoSource(media, args.sample_fps) as source:
         for frame in source.frames():
-            bgr = np.ascontiguousarray(frame.image[:, :, ::-1])
-            result = detector.predict(bgr, imgsz=DETECTOR_IMGSZ, conf=DETECTOR_CONFIDENCE, device=args.device,
-                                      verbose=False)[0]
-            for x1, y1, x2, y2 in result.boxes.xyxy.round().int().tolist():
-                crop = frame.image[max(0, y1):y2, max(0, x1):x2]
-                if crop.size:
-                    classifier.predict([crop])
+            loop(frame.image)
             frames += 1
     return frames
 

@@ -98,7 +98,7 @@ class ColourSquareDetector:
     def detect(self, frames: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         results = []
         for frame in frames:
-            bright = (frame.max(dim=0).values > 0.5).cpu().numpy()
+            bright = (frame.max(dim=0).values > 127).cpu().numpy()
             boxes = torch.tensor(_components(bright), dtype=torch.float32).reshape(-1, 4)
             results.append((boxes, torch.full((len(boxes),), 0.9)))
         return results
@@ -114,7 +114,7 @@ class ColourSquareClassifier:
         for frame, frame_boxes in zip(frames, boxes):
             probabilities = []
             for x1, y1, x2, y2 in frame_boxes.round().int().tolist():
-                colour = frame[:, y1:y2, x1:x2].mean(dim=(1, 2))
+                colour = frame[:, y1:y2, x1:x2].float().mean(dim=(1, 2))
                 probabilities.append(float(colour[1] / (colour[0] + colour[1] + 1e-6)))
             out.append(np.array(probabilities, np.float32))
         return out

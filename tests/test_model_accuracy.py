@@ -51,11 +51,6 @@ def test_detector_on_scene_validation_photos() -> None:
     photos = load_scenes(shared_path("mask-scenes"), "val")
     detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, confidence=0.001)
 
-    def detect(image):  # noqa: ANN001, ANN202
-        frame = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
-        boxes, scores = detector.detect(frame)[0]
-        return boxes.numpy(), scores.numpy()
-
-    metrics = evaluate_detections(predict_photos(photos, detect), DETECTOR_CONFIDENCE, min_width=10)
+    metrics = evaluate_detections(predict_photos(photos, detector.detect_image), DETECTOR_CONFIDENCE, min_width=10)
     assert metrics["faces"] == 400
     assert_not_below(metrics, PINNED["detector_scenes_val"])

@@ -69,7 +69,7 @@ def load_scene_crops(voc_root: Path, split: Split, policy: CropPolicy, scale: fl
         if not photo.faces:
             continue
         with Image.open(photo.image_path) as image:
-            frame = _to_tensor(image).float().unsqueeze(0) / 255
+            frame = _to_tensor(image).unsqueeze(0)
         boxes = torch.tensor([[f.x1, f.y1, f.x2, f.y2] for f in photo.faces], dtype=torch.float32)
         crops = policy.crop(frame, [boxes], scale=scale, size=size)
         images.append((crops * 255).round().clamp(0, 255).to(torch.uint8))

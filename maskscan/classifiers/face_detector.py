@@ -11,6 +11,7 @@ import hashlib
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -42,33 +43,50 @@ class YoloFaceDetector:
             parameter.requires_grad_(False)
         self.stride = int(max(self.network.stride)) if hasattr(self.network, "stride") else 32
 
-    def letterbox(self, frames: torch.Tensor) -> tuple[torch.Tensor, float]:
-        """Resize (N, 3, H, W) 0..1 frames so the long side is `imgsz`, pad to the stride."""
+    def letterbox(self, frames: torch.Tensor) -> tuple[torch.Tensor, float, tuple[int, int]]:
+        """Ultralytics' predict-time letterbox, on the device, for a batch of (N, 3, H, W) uint8 frames.
+
+        The long side is resized to `imgsz` (bilinear, no antialiasing, as ultralytics' OpenCV
+        resize) and the short side padded with grey to the stride, the padding split between
+        both edges; the network sees what `YOLO.predict` would feed it. Returns the input
+        (0..1, network dtype), the scale and the (left, top) padding. On the CPU the resize
+        runs on the uint8 frames and only its small result is converted to float: converting
+        full-size frames first costs many times more. On a GPU conversion is cheap.
+        """
         height, width = frames.shape[-2:]
         scale = self.imgsz / max(height, width)
         new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
-        resized = F.interpolate(frames, size=(new_h, new_w), mode="bilinear", align_corners=False,
-                                antialias=scale < 1 and frames.device.type == "cpu")
-        pad_h = math.ceil(new_h / self.stride) * self.stride - new_h
-        pad_w = math.ceil(new_w / self.stride) * self.stride - new_w
-        return F.pad(resized, (0, pad_w, 0, pad_h), value=LETTERBOX_FILL), scale
+        on_cpu = frames.device.type == "cpu"
+        source = frames if on_cpu else frames.to(self.dtype).div_(255)
+        resized = F.interpolate(source, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=False)
+        if on_cpu:
+            resized = resized.to(self.dtype).div_(255)
+        pad_w, pad_h = (-new_w) % self.stride / 2, (-new_h) % self.stride / 2
+        left, right = round(pad_w - 0.1), round(pad_w + 0.1)
+        top, bottom = round(pad_h - 0.1), round(pad_h + 0.1)
+        return F.pad(resized, (left, right, top, bottom), value=LETTERBOX_FILL), scale, (left, top)
 
     @torch.inference_mode()
     def detect(self, frames: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per frame: boxes (K, 4) x1, y1, x2, y2 in source pixels, and scores (K,)."""
+        """Per (N, 3, H, W) uint8 batch: boxes (K, 4) x1, y1, x2, y2 in source pixels, and scores (K,)."""
         from ultralytics.utils.nms import non_max_suppression
 
         if len(frames) == 0:
             return []
-        batch, scale = self.letterbox(frames.to(self.device, self.dtype))
+        batch, scale, (left, top) = self.letterbox(frames.to(self.device))
         predictions = self.network(batch)
         kept = non_max_suppression(predictions, conf_thres=self.confidence, iou_thres=self.iou,
                                    max_det=300, max_time_img=2.0)
         height, width = frames.shape[-2:]
         results = []
         for rows in kept:
-            boxes = (rows[:, :4].float() / scale)
+            boxes = (rows[:, :4].float() - rows.new_tensor([left, top, left, top]).float()) / scale
             boxes[:, 0::2] = boxes[:, 0::2].clamp(0, width)
             boxes[:, 1::2] = boxes[:, 1::2].clamp(0, height)
             results.append((boxes, rows[:, 4].float()))
         return results
+
+    def detect_image(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One (H, W, 3) uint8 RGB image: boxes (K, 4) and scores (K,) as arrays."""
+        boxes, scores = self.detect(torch.from_numpy(image).permute(2, 0, 1)[None])[0]
+        return boxes.cpu().numpy(), scores.cpu().numpy()

@@ -80,7 +80,7 @@ class MaskClassifier:
 
     def classify_faces(self, frames: torch.Tensor, boxes: list[torch.Tensor]) -> list[np.ndarray]:
         """P(mask) for every face of every frame: crops cut on the device, one forward pass."""
-        crops = self.policy.crop(frames.to(self.device, self.dtype), boxes)
+        crops = self.policy.crop(frames.to(self.device), boxes, dtype=self.dtype)
         probabilities = self.predict(crops)
         splits = np.cumsum([len(b) for b in boxes])[:-1]
         return np.split(probabilities, splits)

@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 
 import click
-import numpy as np
-import torch
 
 from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_DETECTOR
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
@@ -82,13 +80,8 @@ def evaluate_detector_command(voc: Path, weights: Path, imgsz: int, threshold: f
     except FileNotFoundError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
 
-    def detect_yolo(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        frame = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
-        boxes, scores = yolo.detect(frame)[0]
-        return boxes.numpy(), scores.numpy()
-
     report = {"split": split, "models": {
-        yolo.name: evaluate_detections(predict_photos(photos, detect_yolo), threshold, min_face_width)}}
+        yolo.name: evaluate_detections(predict_photos(photos, yolo.detect_image), threshold, min_face_width)}}
     if centerface:
         from maskscan.classifiers.centerface import CenterFaceDetector
 

@@ -13,13 +13,15 @@ from maskscan.detections import FaceDetections
 class FaceDetector(Protocol):
     name: str
 
-    def detect(self, frames: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]: ...
+    def detect(self, frames: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(N, 3, H, W) uint8 frames in; per frame, pixel boxes (K, 4) and scores (K,)."""
 
 
 class FaceClassifier(Protocol):
     name: str
 
-    def classify_faces(self, frames: torch.Tensor, boxes: list[torch.Tensor]) -> list[np.ndarray]: ...
+    def classify_faces(self, frames: torch.Tensor, boxes: list[torch.Tensor]) -> list[np.ndarray]:
+        """(N, 3, H, W) uint8 frames and their boxes in; P(mask) per face, per frame."""
 
 
 class FaceMaskPipeline:
@@ -36,9 +38,13 @@ class FaceMaskPipeline:
         self.mask_threshold = mask_threshold
 
     def frames_to_device(self, images: list[np.ndarray]) -> torch.Tensor:
-        """(N, H, W, 3) uint8 frames to a float (N, 3, H, W) 0..1 tensor on the device."""
+        """(H, W, 3) uint8 frames to one (N, 3, H, W) uint8 tensor on the device.
+
+        The frames stay uint8 (a channels-last view, no copy on the CPU): each model converts
+        only what it reads, the detector its downscaled input and the classifier its faces.
+        """
         batch = torch.from_numpy(np.stack(images)).to(self.device, non_blocking=True)
-        return batch.permute(0, 3, 1, 2).float().div_(255)
+        return batch.permute(0, 3, 1, 2)
 
     @torch.inference_mode()
     def __call__(self, images: list[np.ndarray]) -> list[FaceDetections]:

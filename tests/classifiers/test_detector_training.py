@@ -37,9 +37,6 @@ def test_tiny_training_completes_offline(tmp_path: Path) -> None:
     best = train_detector(config)  # the session-wide socket guard fails this if anything goes online
     assert best.is_file()
     detector = YoloFaceDetector(best, imgsz=128, confidence=0.0001)
-    import torch
-
-    frame = torch.from_numpy(np.asarray(Image.open(scenes / "images" / "scene0.jpg")).copy()).permute(2, 0, 1)
-    [(boxes, scores)] = detector.detect(frame[None].float() / 255)
+    boxes, scores = detector.detect_image(np.asarray(Image.open(scenes / "images" / "scene0.jpg")))
     assert boxes.shape[1] == 4 and len(boxes) == len(scores)
     assert (boxes[:, 2] <= 160).all() and (boxes[:, 3] <= 128).all()

@@ -20,6 +20,22 @@ def test_crop_policy_cuts_squares_with_margin_and_black_outside() -> None:
     assert off_frame[0, :, :5, :5].max() == 0  # outside the frame reads black
 
 
+def test_crops_cut_from_uint8_patches_equal_roi_align_on_the_whole_float_frame() -> None:
+    from torchvision.ops import roi_align
+
+    generator = torch.Generator().manual_seed(0)
+    frames = torch.randint(0, 256, (2, 3, 90, 160), dtype=torch.uint8, generator=generator)
+    boxes = [torch.tensor([[3.2, 4.7, 20.5, 25.1], [140.0, 60.0, 160.0, 90.0], [70.3, 30.9, 81.6, 44.2]]),
+             torch.tensor([[0.0, 0.0, 12.0, 15.0], [150.5, 1.0, 160.0, 9.5]])]  # corners: squares leave the frame
+    policy = CropPolicy(size=24, margin=0.3)
+    whole = roi_align(frames.float() / 255, [policy.square_boxes(b, 1.15) for b in boxes], output_size=(24, 24),
+                      spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+    patches = policy.crop(frames, boxes, scale=1.15)
+    assert patches.shape == (5, 3, 24, 24) and patches.dtype == torch.float32
+    torch.testing.assert_close(patches, whole, rtol=0, atol=1e-6)
+    assert policy.crop(frames, [torch.zeros((0, 4)), torch.zeros((0, 4))]).shape == (0, 3, 24, 24)
+
+
 def test_saved_classifier_round_trips_with_its_policy(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = build_model("mobilenet_v2", 64).eval()
