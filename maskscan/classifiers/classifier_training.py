@@ -86,8 +86,13 @@ def initial_state(config: ClassifierTrainingConfig) -> nn.Module:
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
         model.load_state_dict(state, strict=False)
         return model
-    state = torch.load(config.init, map_location="cpu", weights_only=False)
-    state = state.get("model", state)  # a maskscan checkpoint, or a plain state dict
+    if str(config.init).endswith(".safetensors"):  # exported weights, e.g. the shipped classifier
+        from safetensors.torch import load_file
+
+        state = {k: v.float() for k, v in load_file(str(config.init)).items()}
+    else:
+        state = torch.load(config.init, map_location="cpu", weights_only=False)
+        state = state.get("model", state)  # a maskscan checkpoint, or a plain state dict
     own = model.state_dict()
     model.load_state_dict({k: v for k, v in state.items() if k in own and own[k].shape == v.shape}, strict=False)
     return model

@@ -6,7 +6,12 @@ import torch
 from PIL import Image
 
 from maskscan.classifiers.classifier_evaluation import evaluate_classifier
-from maskscan.classifiers.classifier_training import ClassifierTrainingConfig, export_checkpoint, train_classifier
+from maskscan.classifiers.classifier_training import (
+    ClassifierTrainingConfig,
+    export_checkpoint,
+    initial_state,
+    train_classifier,
+)
 from maskscan.classifiers.mask_classifier import MaskClassifier
 
 
@@ -50,6 +55,14 @@ def test_training_runs_end_to_end_and_learns(crops: Path, tmp_path: Path) -> Non
     assert (classifier.arch, classifier.policy.size) == ("simple_cnn", 32)
     metrics = evaluate_classifier(classifier, crops / "Validation")
     assert metrics.accuracy >= 0.9 and metrics.total == 32
+
+    from dataclasses import replace
+
+    from safetensors.torch import load_file
+
+    restarted = initial_state(replace(config(crops, tmp_path / "again", 1), init=str(tmp_path / "model.safetensors")))
+    for key, value in load_file(str(tmp_path / "model.safetensors")).items():
+        assert torch.equal(restarted.state_dict()[key], value.float()), key
 
 
 def test_resume_continues_to_the_same_result(crops: Path, tmp_path: Path) -> None:
