@@ -81,13 +81,11 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
 
 
 def _naive(media, args) -> int:
-    from maskscan.classifiers.mask_classifier import MaskClassifier
     from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD, SHIPPED_DETECTOR
     from maskscan.pipeline.decode import VideoSource
     from maskscan.pipeline.reference import ReferenceLoop
 
-    loop = ReferenceLoop(SHIPPED_DETECTOR, MaskClassifier.load(DEFAULT_CLASSIFIER, args.device), DETECTOR_CONFIDENCE,
-                         MASK_THRESHOLD, args.device)
+    loop = ReferenceLoop(SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD, args.device)
     frames = 0
     args.started = time.perf_counter()
     with VideoSource(media, args.sample_fps) as source:

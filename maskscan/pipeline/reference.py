@@ -1,7 +1,8 @@
 """The unoptimised path: what users write by hand around the same two models.
 
 Per frame, ultralytics' own `YOLO.predict` (its letterbox runs in NumPy/OpenCV), then every
-face cut with the classifier's crop policy and classified alone (batch 1). maskscan's
+face cut with the classifier's crop policy and classified alone (batch 1), by the model as
+loaded, without maskscan's batch-norm folding and channels-last layout. maskscan's
 pipeline must give the same counts (checked by a test) and beat it (benchmarks/throughput.py).
 """
 
@@ -19,10 +20,11 @@ from maskscan.detections import FaceDetections
 
 
 class ReferenceLoop:
-    def __init__(self, detector_weights: Path, classifier: MaskClassifier, face_confidence: float,
+    def __init__(self, detector_weights: Path, classifier: str | Path, face_confidence: float,
                  mask_threshold: float, device: torch.device | str = "cpu", detector_imgsz: int = DETECTOR_IMGSZ) -> None:
         self.yolo = import_ultralytics().YOLO(str(require_local_weights(detector_weights)), task="detect")
-        self.classifier, self.device = classifier, torch.device(device)
+        self.classifier = MaskClassifier.load(classifier, device, optimize=False)
+        self.device = torch.device(device)
         self.face_confidence, self.mask_threshold, self.imgsz = face_confidence, mask_threshold, detector_imgsz
 
     @torch.inference_mode()

@@ -15,7 +15,7 @@ def test_batched_pipeline_counts_equal_the_reference_loop_on_real_footage() -> N
     crowd = MediaFile(shared_path("videos", "facenet-pytorch_examples_video.mp4"), "video")  # 1080p, many faces
     pipeline = load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
                              MASK_THRESHOLD)
-    reference = ReferenceLoop(SHIPPED_DETECTOR, pipeline.classifier, DETECTOR_CONFIDENCE, MASK_THRESHOLD)  # type: ignore[arg-type]
+    reference = ReferenceLoop(SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD)
     with VideoSource(crowd, sample_fps=2) as source:
         batches = list(batched_frames(source, batch_size=4))
     optimised, unoptimised = [], []
