@@ -1,9 +1,9 @@
 """Throughput of maskscan's pipeline against decoding alone and against the naive loop.
 
-    python benchmarks/throughput.py VIDEO [--sample-fps 5] [--device cpu] [--batch-size 16] [--json]
+    python benchmarks/throughput.py VIDEO [--sample-fps 5] [--device cpu] [--batch-size 16] [--repeats 3] [--json]
 
-Each mode runs in its own process (so peak memory is its own) on the same file, with the same
-sampling and the same shipped models:
+Each mode runs in its own process (so peak memory is its own), `--repeats` times (the median
+run is reported), on the same file, with the same sampling and the same shipped models:
 
   decode  PyAV decoding and RGB conversion of the sampled frames
   noop    maskscan's pipeline (decode thread, batching, storage in in-memory SQLite) with
@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--repeats", type=int, default=3, help="Runs per mode; the median run is reported.")
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -131,9 +132,12 @@ def main() -> None:
     for mode in args.modes.split(","):
         command = [sys.executable, __file__, args.video, "--sample-fps", str(args.sample_fps), "--device", args.device,
                    "--batch-size", str(args.batch_size), "--mode", mode]
-        rows[mode] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        runs = sorted((json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+                       for _ in range(args.repeats)), key=lambda run: run["seconds"])
+        rows[mode] = runs[len(runs) // 2]
     summary = {
         "video": args.video, "sample_fps": args.sample_fps, "device": args.device, "batch_size": args.batch_size,
+        "repeats": args.repeats,
         "machine": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor()
         or platform.machine(), "cpu_threads": torch.get_num_threads(), "modes": rows,
     }

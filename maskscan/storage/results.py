@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -181,22 +181,29 @@ def add_frames(session: Session, video: Video, policy: ClaimPolicy,
     """Store analysed frames and their faces in one transaction, with the heartbeat; returns how many.
 
     `recorded_at` is the recording's wall-clock start; each frame gets it plus its timestamp.
+    Rows go in as two multi-row INSERTs (frames, returning their ids, then detections):
+    building ORM objects per face costs more CPU than the decoder can spare.
     """
-    count = 0
-    for frame_index, timestamp_s, faces in frames:
-        frame = Frame(video_id=video.id, frame_index=frame_index, timestamp_s=timestamp_s, faces=len(faces),
-                      masked=faces.masked_count, unmasked=faces.unmasked_count,
-                      recorded_at=None if recorded_at is None else recorded_at + timedelta(seconds=timestamp_s))
-        frame.detections = [
-            Detection(x1=float(b[0]), y1=float(b[1]), x2=float(b[2]), y2=float(b[3]), face_score=float(s),
-                      mask_prob=float(p), label=label)
-            for b, s, p, label in zip(faces.boxes, faces.face_scores, faces.mask_probs, faces.labels)
+    frames = list(frames)
+    if frames:
+        frame_ids = session.scalars(
+            insert(Frame).returning(Frame.id, sort_by_parameter_order=True),
+            [{"video_id": video.id, "frame_index": index, "timestamp_s": timestamp_s, "faces": len(faces),
+              "masked": faces.masked_count, "unmasked": faces.unmasked_count,
+              "recorded_at": None if recorded_at is None else recorded_at + timedelta(seconds=timestamp_s)}
+             for index, timestamp_s, faces in frames],
+        ).all()
+        detections = [
+            {"frame_id": frame_id, "x1": float(b[0]), "y1": float(b[1]), "x2": float(b[2]), "y2": float(b[3]),
+             "face_score": float(score), "mask_prob": float(prob), "label": label}
+            for frame_id, (_, _, faces) in zip(frame_ids, frames)
+            for b, score, prob, label in zip(faces.boxes, faces.face_scores, faces.mask_probs, faces.labels)
         ]
-        session.add(frame)
-        count += 1
-    _still_ours(session, video, policy, frames_analysed=Video.frames_analysed + count)
+        if detections:
+            session.execute(insert(Detection), detections)
+    _still_ours(session, video, policy, frames_analysed=Video.frames_analysed + len(frames))
     session.commit()
-    return count
+    return len(frames)
 
 
 def add_clip(session: Session, video: Video, policy: ClaimPolicy, start_s: float, end_s: float, path: str,
