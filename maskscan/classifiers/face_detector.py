@@ -88,5 +88,6 @@ class YoloFaceDetector:
 
     def detect_image(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One (H, W, 3) uint8 RGB image: boxes (K, 4) and scores (K,) as arrays."""
-        boxes, scores = self.detect(torch.from_numpy(image).permute(2, 0, 1)[None])[0]
+        writable = np.require(image, requirements="W")  # arrays from PIL are read-only
+        boxes, scores = self.detect(torch.from_numpy(writable).permute(2, 0, 1)[None])[0]
         return boxes.cpu().numpy(), scores.cpu().numpy()
