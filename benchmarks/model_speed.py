@@ -18,6 +18,7 @@ import torch
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.shipped import DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_CLASSIFIERS, SHIPPED_DETECTOR
+from maskscan.pipeline.loading import inference_precision
 
 
 def _rate(call, items: int, repeats: int, device: torch.device) -> float:
@@ -39,30 +40,34 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     device = torch.device(args.device)
-    half = device.type == "cuda"
-    results: dict[str, object] = {"device": torch.cuda.get_device_name(device) if half else platform.processor()
-                                  or platform.machine(), "threads": torch.get_num_threads(), "rows": []}
+    precision = inference_precision(device)
+    results: dict[str, object] = {"device": torch.cuda.get_device_name(device) if device.type == "cuda"
+                                  else platform.processor() or platform.machine(),
+                                  "threads": torch.get_num_threads(), "rows": []}
     rows: list[dict[str, object]] = results["rows"]  # type: ignore[assignment]
     for name in SHIPPED_CLASSIFIERS:
-        classifier = MaskClassifier.load(name, device, half)
-        crops = torch.rand(32, 3, classifier.policy.size, classifier.policy.size, device=device)
-        rate = _rate(lambda: classifier.predict(crops), 32, args.repeats, device)
-        rows.append({"model": f"classifier {name}", "input": f"{classifier.policy.size} px", "batch": 32,
-                     "per_second": rate, "unit": "crops/s"})
-    detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE, device=device, half=half)
+        for dtype in dict.fromkeys([torch.float32, precision.classifier]):  # float32, and what the pipeline uses
+            classifier = MaskClassifier.load(name, device, dtype)
+            crops = torch.rand(32, 3, classifier.policy.size, classifier.policy.size, device=device)
+            rate = _rate(lambda: classifier.predict(crops), 32, args.repeats, device)
+            rows.append({"model": f"classifier {name}", "input": f"{classifier.policy.size} px", "batch": 32,
+                         "dtype": str(dtype).removeprefix("torch."), "per_second": rate, "unit": "crops/s"})
+    detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE, device=device,
+                                dtype=precision.detector)
     for batch in (1, 16):
         frames = torch.randint(0, 256, (batch, 3, DETECTOR_IMGSZ * 9 // 16, DETECTOR_IMGSZ), dtype=torch.uint8,
                                device=device)
         rate = _rate(lambda: detector.detect(frames), batch, args.repeats, device)
         rows.append({"model": "detector yolo11n", "input": f"{DETECTOR_IMGSZ} px (16:9)", "batch": batch,
-                     "per_second": rate, "unit": "frames/s"})
+                     "dtype": str(precision.detector).removeprefix("torch."), "per_second": rate, "unit": "frames/s"})
     if args.json:
         print(json.dumps(results, indent=2))
         return
     print(f"device: {results['device']}, torch threads: {results['threads']}")
-    print(f"{'model':<22} {'input':<16} {'batch':>5} {'speed':>12}")
+    print(f"{'model':<22} {'input':<16} {'batch':>5} {'dtype':<9} {'speed':>12}")
     for row in rows:
-        print(f"{row['model']:<22} {row['input']:<16} {row['batch']:>5} {row['per_second']:>8.1f} {row['unit']}")
+        print(f"{row['model']:<22} {row['input']:<16} {row['batch']:>5} {row['dtype']:<9} "
+              f"{row['per_second']:>8.1f} {row['unit']}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from maskscan.pipeline.loading import inference_precision
+
 MODES = ("decode", "noop", "full", "naive")
 
 
@@ -140,6 +142,8 @@ def main() -> None:
         "repeats": args.repeats,
         "machine": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor()
         or platform.machine(), "cpu_threads": torch.get_num_threads(), "modes": rows,
+        "precision": {model: str(dtype).removeprefix("torch.")
+                      for model, dtype in vars(inference_precision(torch.device(args.device))).items()},
     }
     if "full" in rows and "naive" in rows:
         summary["full_over_naive"] = rows["full"]["fps"] / rows["naive"]["fps"]
@@ -149,7 +153,7 @@ def main() -> None:
         print(json.dumps(summary, indent=2))
         return
     print(f"{args.video}: sample {args.sample_fps} fps, device {args.device} ({summary['machine']}), "
-          f"batch {args.batch_size}")
+          f"batch {args.batch_size}, pipeline precision {summary['precision']}")
     print(f"{'mode':<8} {'frames':>7} {'seconds':>8} {'fps':>8} {'x realtime':>10} {'peak RSS MB':>12}")
     for row in rows.values():
         print(f"{row['mode']:<8} {row['frames']:>7} {row['seconds']:>8.2f} {row['fps']:>8.2f} "

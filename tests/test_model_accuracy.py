@@ -30,19 +30,17 @@ def assert_not_below(measured: dict, pinned: dict) -> None:
         assert measured[key] >= floor - TOLERANCE, f"{key}: {measured[key]:.4f} < pinned {floor:.4f}"
 
 
-@pytest.fixture(scope="module")
-def classifier() -> MaskClassifier:
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    return MaskClassifier.load("resnet50")
-
-
-def test_classifier_on_scene_validation_crops(classifier: MaskClassifier) -> None:
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])
+def test_classifier_on_scene_validation_crops(dtype: torch.dtype) -> None:
+    """bfloat16 too: the pipeline runs the classifier in it on CPUs with AMX."""
+    classifier = MaskClassifier.load("resnet50", dtype=dtype)
     metrics = evaluate_classifier(classifier, shared_path("mask-scenes"), "val").as_dict()
     assert metrics["n"] == 417
     assert_not_below(metrics, PINNED["classifier_scenes_val"])
 
 
-def test_classifier_on_facemask12k_test(classifier: MaskClassifier) -> None:
+def test_classifier_on_facemask12k_test() -> None:
+    classifier = MaskClassifier.load("resnet50")
     metrics = evaluate_classifier(classifier, shared_path("facemask12k", "Test")).as_dict()
     assert metrics["n"] == 992
     assert_not_below(metrics, PINNED["classifier_facemask_test"])

@@ -55,6 +55,9 @@ class ClassifierTrainingConfig:
     """Share of training crops shrunk to CCTV size (12-48 px) and scaled back up."""
     seed: int = 0
     threads: int = 0
+    device: str = "cpu"
+    amp: bool = False
+    """bfloat16 autocast for the forward pass (CUDA, or CPUs with AMX/AVX512-BF16); weights stay float32."""
     log_every: int = 20
 
     def to_dict(self) -> dict:
@@ -163,14 +166,16 @@ def epoch_order(config: ClassifierTrainingConfig, facemask: CropSet | None, scen
 
 @torch.inference_mode()
 def evaluate_crops(model: nn.Module, crops: CropSet, batch_size: int = 64) -> BinaryMetrics:
+    """Metrics in float32 on the model's device, whatever precision training used."""
     model.eval()
+    device = next(model.parameters()).device
     total_loss, predictions = 0.0, []
     for start in range(0, len(crops), batch_size):
-        images = normalize(crops.images[start:start + batch_size].float() / 255)
-        labels = crops.labels[start:start + batch_size]
-        logits = model(images)
+        images = normalize(crops.images[start:start + batch_size].to(device).float() / 255)
+        labels = crops.labels[start:start + batch_size].to(device)
+        logits = model(images).float()
         total_loss += float(F.cross_entropy(logits, labels, reduction="sum"))
-        predictions.append(logits.argmax(1))
+        predictions.append(logits.argmax(1).cpu())
     return BinaryMetrics.from_predictions(crops.labels, torch.cat(predictions), total_loss / max(1, len(crops)))
 
 
@@ -201,7 +206,8 @@ def train_classifier(config: ClassifierTrainingConfig, resume: Path | None = Non
              len(facemask) if facemask else 0, len(scenes) if scenes else 0,
              {k: len(v) for k, v in validation.items()})
     model = initial_state(config) if checkpoint is None else build_model(config.arch, config.input_size)
-    model = model.to(memory_format=torch.channels_last)
+    device = torch.device(config.device)
+    model = model.to(device, memory_format=torch.channels_last)
     optimizer = _optimizer(config, model)
     generator = torch.Generator().manual_seed(config.seed)
     steps_per_epoch = math.ceil(len(epoch_order(config, facemask, scenes, torch.Generator().manual_seed(0))) / config.batch_size)
@@ -230,10 +236,11 @@ def train_classifier(config: ClassifierTrainingConfig, resume: Path | None = Non
             if not batch:
                 break
             raw = [sources[s].images[i] for s, i in batch]
-            labels = torch.stack([sources[s].labels[i] for s, i in batch])
+            labels = torch.stack([sources[s].labels[i] for s, i in batch]).to(device)
             images = normalize(augment(_stack_resized(raw, round(config.input_size * SCENE_JITTER_SCALE))))
-            logits = model(images.contiguous(memory_format=torch.channels_last))
-            loss = F.cross_entropy(logits, labels)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp):
+                logits = model(images.to(device).contiguous(memory_format=torch.channels_last))
+            loss = F.cross_entropy(logits.float(), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -43,6 +43,8 @@ class CropPolicy:
         side = size or self.size
         crops = []
         height, width = images.shape[-2:]
+        # torchvision's CPU roi_align has no bfloat16 kernel: cut in float32, convert the crops
+        cut_dtype = torch.float32 if images.device.type == "cpu" else dtype
         for image, image_boxes in zip(images, boxes):
             if len(image_boxes) == 0:
                 continue
@@ -51,15 +53,15 @@ class CropPolicy:
             right, bottom = squares[:, 2:].amax(dim=0).ceil().add(1).tolist()
             x1, y1 = min(max(0, int(left)), width - 1), min(max(0, int(top)), height - 1)
             x2, y2 = max(min(width, int(right)), x1 + 1), max(min(height, int(bottom)), y1 + 1)
-            patch = image[:, y1:y2, x1:x2].to(dtype)
+            patch = image[:, y1:y2, x1:x2].to(cut_dtype)
             if not image.is_floating_point():
                 patch = patch / 255
-            shifted = (squares - squares.new_tensor([x1, y1, x1, y1])).to(dtype)
+            shifted = (squares - squares.new_tensor([x1, y1, x1, y1])).to(cut_dtype)
             crops.append(roi_align(patch[None], [shifted], output_size=(side, side), spatial_scale=1.0,
                                    sampling_ratio=-1, aligned=True))
         if not crops:
             return torch.zeros((0, images.shape[1], side, side), dtype=dtype, device=images.device)
-        return torch.cat(crops)
+        return torch.cat(crops).to(dtype)
 
 
 def normalize(crops: torch.Tensor) -> torch.Tensor:

@@ -28,13 +28,13 @@ def weights_id(path: Path) -> str:
 
 class YoloFaceDetector:
     def __init__(self, weights: Path, imgsz: int, confidence: float, iou: float = 0.5,
-                 device: torch.device | str = "cpu", half: bool = False) -> None:
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> None:
         ultralytics = import_ultralytics()
         path = require_local_weights(weights)
         self.name = weights_id(path)
         self.imgsz, self.confidence, self.iou = imgsz, confidence, iou
         self.device = torch.device(device)
-        self.dtype = torch.float16 if half else torch.float32
+        self.dtype = dtype
         network = ultralytics.YOLO(str(path), task="detect").model
         network = network.fuse(verbose=False) if hasattr(network, "fuse") else network
         # channels-last: about 1.2x for YOLO11n on a CPU, and the layout tensor cores want

@@ -38,11 +38,12 @@ class MaskClassifier:
     """Mask probabilities for face crops; one forward pass per batch."""
 
     def __init__(self, model: torch.nn.Module, arch: str, policy: CropPolicy, name: str,
-                 device: torch.device | str = "cpu", half: bool = False, optimize: bool = True) -> None:
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                 optimize: bool = True) -> None:
         """`optimize` folds batch norm into the convolutions and runs channels-last (about 1.5x
         on a CPU for ResNet50, outputs equal to 1e-5); the reference loop turns it off."""
         self.device = torch.device(device)
-        self.dtype = torch.float16 if half else torch.float32
+        self.dtype = dtype
         self.model = model.eval()
         self.memory_format = torch.channels_last if optimize else torch.contiguous_format
         if optimize:
@@ -51,7 +52,7 @@ class MaskClassifier:
         self.arch, self.policy, self.name = arch, policy, name
 
     @classmethod
-    def load(cls, name_or_path: str | Path, device: torch.device | str = "cpu", half: bool = False,
+    def load(cls, name_or_path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
              optimize: bool = True) -> "MaskClassifier":
         """A shipped classifier by name (`resnet50`) or a `.safetensors` file written by maskscan."""
         path = Path(name_or_path)
@@ -65,7 +66,7 @@ class MaskClassifier:
         model = build_model(metadata["arch"], policy.size)  # type: ignore[arg-type]
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
         model.load_state_dict(state)
-        return cls(model, metadata["arch"], policy, weights_id(path), device, half, optimize)
+        return cls(model, metadata["arch"], policy, weights_id(path), device, dtype, optimize)
 
     @torch.inference_mode()
     def predict(self, crops: torch.Tensor | Sequence[np.ndarray]) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,10 +28,28 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+@dataclass(frozen=True)
+class Precision:
+    detector: torch.dtype
+    classifier: torch.dtype
+
+
+def inference_precision(device: torch.device) -> Precision:
+    """float16 for both models on CUDA. On a CPU with AMX tiles (Intel Xeon since Sapphire
+    Rapids) the classifier runs in bfloat16, about 2x faster there; elsewhere float32."""
+    if device.type == "cuda":
+        return Precision(torch.float16, torch.float16)
+    if torch.cpu._is_amx_tile_supported():  # no public API yet; present since torch 2.3
+        return Precision(torch.float32, torch.bfloat16)
+    return Precision(torch.float32, torch.float32)
+
+
 def load_pipeline(device: torch.device, detector_weights: Path, classifier: str, face_confidence: float,
-                  mask_threshold: float, detector_imgsz: int = DETECTOR_IMGSZ) -> FaceMaskPipeline:
-    """Both models on one device; float16 on CUDA."""
-    half = device.type == "cuda"
-    detector = YoloFaceDetector(detector_weights, detector_imgsz, face_confidence, DETECTOR_IOU, device, half)
-    mask_classifier = MaskClassifier.load(classifier, device, half)
+                  mask_threshold: float, detector_imgsz: int = DETECTOR_IMGSZ,
+                  precision: Precision | None = None) -> FaceMaskPipeline:
+    """Both models on one device, by default at :func:`inference_precision`."""
+    precision = precision or inference_precision(device)
+    detector = YoloFaceDetector(detector_weights, detector_imgsz, face_confidence, DETECTOR_IOU, device,
+                                precision.detector)
+    mask_classifier = MaskClassifier.load(classifier, device, precision.classifier)
     return FaceMaskPipeline(detector, mask_classifier, device, mask_threshold)

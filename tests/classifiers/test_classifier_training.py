@@ -65,6 +65,16 @@ def test_training_runs_end_to_end_and_learns(crops: Path, tmp_path: Path) -> Non
         assert torch.equal(restarted.state_dict()[key], value.float()), key
 
 
+def test_bfloat16_autocast_training_learns_and_keeps_float32_weights(crops: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    checkpoint = torch.load(train_classifier(replace(config(crops, tmp_path / "amp", epochs=6), amp=True)),
+                            weights_only=False)
+    assert checkpoint["config"]["amp"] is True
+    assert all(v.dtype == torch.float32 for v in checkpoint["model"].values() if v.is_floating_point())
+    assert checkpoint["history"][-1]["facemask12k_val"]["accuracy"] >= 0.9
+
+
 def test_resume_continues_to_the_same_result(crops: Path, tmp_path: Path) -> None:
     full = torch.load(train_classifier(config(crops, tmp_path / "full", epochs=2)), weights_only=False)
     resumed_path = train_classifier(config(crops, tmp_path / "full", epochs=2),
