@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 
 import torch
@@ -19,6 +18,8 @@ from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.shipped import DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_CLASSIFIERS, SHIPPED_DETECTOR
 from maskscan.pipeline.loading import inference_precision
+
+from machine import describe_device  # benchmarks/machine.py
 
 
 def _rate(call, items: int, repeats: int, device: torch.device) -> float:
@@ -41,9 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     precision = inference_precision(device)
-    results: dict[str, object] = {"device": torch.cuda.get_device_name(device) if device.type == "cuda"
-                                  else platform.processor() or platform.machine(),
-                                  "threads": torch.get_num_threads(), "rows": []}
+    results: dict[str, object] = {"device": describe_device(device), "threads": torch.get_num_threads(), "rows": []}
     rows: list[dict[str, object]] = results["rows"]  # type: ignore[assignment]
     for name in SHIPPED_CLASSIFIERS:
         for dtype in dict.fromkeys([torch.float32, precision.classifier]):  # float32, and what the pipeline uses
@@ -63,7 +62,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"device: {results['device']}, torch threads: {results['threads']}")
+    print(f"device: {results['device']}")
     print(f"{'model':<22} {'input':<16} {'batch':>5} {'dtype':<9} {'speed':>12}")
     for row in rows:
         print(f"{row['model']:<22} {row['input']:<16} {row['batch']:>5} {row['dtype']:<9} "

@@ -1,6 +1,7 @@
 """Throughput of maskscan's pipeline against decoding alone and against the naive loop.
 
-    python benchmarks/throughput.py VIDEO [--sample-fps 5] [--device cpu] [--batch-size 16] [--repeats 3] [--json]
+    python benchmarks/throughput.py VIDEO [--sample-fps 5] [--device cpu] [--batch-size 16] [--repeats 3]
+                                          [--float32] [--json]
 
 Each mode runs in its own process (so peak memory is its own), `--repeats` times (the median
 run is reported), on the same file, with the same sampling and the same shipped models:
@@ -8,7 +9,8 @@ run is reported), on the same file, with the same sampling and the same shipped 
   decode  PyAV decoding and RGB conversion of the sampled frames
   noop    maskscan's pipeline (decode thread, batching, storage in in-memory SQLite) with
           both models replaced by no-ops: the pipeline's own overhead
-  full    maskscan's pipeline with the shipped models
+  full    maskscan's pipeline with the shipped models, at the device's inference precision
+          (`--float32` forces float32 for both models)
   naive   what users write by hand (maskscan.pipeline.reference): per frame, ultralytics
           `predict`, then each face cut and classified alone (batch 1 everywhere)
 """
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -27,7 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from maskscan.pipeline.loading import inference_precision
+from maskscan.pipeline.loading import Precision, inference_precision
+
+from machine import describe_device  # benchmarks/machine.py
 
 MODES = ("decode", "noop", "full", "naive")
 
@@ -59,6 +62,10 @@ def _decode(media, args) -> int:  # noqa: ANN001
         return sum(1 for _ in source.frames())
 
 
+def _precision(args: argparse.Namespace) -> Precision:
+    return Precision(torch.float32, torch.float32) if args.float32 else inference_precision(torch.device(args.device))
+
+
 def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
     from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD, SHIPPED_DETECTOR
     from maskscan.pipeline.inference import FaceMaskPipeline
@@ -70,7 +77,8 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
     if noop:
         pipeline = FaceMaskPipeline(_NoopDetector(), _NoopClassifier(), device, MASK_THRESHOLD)
     else:
-        pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD)
+        pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD,
+                                 precision=_precision(args))
     engine = database.create_db_engine("sqlite://")
     database.ensure_schema(engine)
     options = ProcessOptions(sample_fps=args.sample_fps, batch_size=args.batch_size, clips_dir=None)
@@ -124,6 +132,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--repeats", type=int, default=3, help="Runs per mode; the median run is reported.")
+    parser.add_argument("--float32", action="store_true", help="Run the full pipeline in float32 on any device.")
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -133,17 +142,15 @@ def main() -> None:
     rows = {}
     for mode in args.modes.split(","):
         command = [sys.executable, __file__, args.video, "--sample-fps", str(args.sample_fps), "--device", args.device,
-                   "--batch-size", str(args.batch_size), "--mode", mode]
+                   "--batch-size", str(args.batch_size), "--mode", mode] + (["--float32"] if args.float32 else [])
         runs = sorted((json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
                        for _ in range(args.repeats)), key=lambda run: run["seconds"])
         rows[mode] = runs[len(runs) // 2]
     summary = {
         "video": args.video, "sample_fps": args.sample_fps, "device": args.device, "batch_size": args.batch_size,
         "repeats": args.repeats,
-        "machine": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor()
-        or platform.machine(), "cpu_threads": torch.get_num_threads(), "modes": rows,
-        "precision": {model: str(dtype).removeprefix("torch.")
-                      for model, dtype in vars(inference_precision(torch.device(args.device))).items()},
+        "machine": describe_device(torch.device(args.device)), "cpu_threads": torch.get_num_threads(), "modes": rows,
+        "precision": {model: str(dtype).removeprefix("torch.") for model, dtype in vars(_precision(args)).items()},
     }
     if "full" in rows and "naive" in rows:
         summary["full_over_naive"] = rows["full"]["fps"] / rows["naive"]["fps"]

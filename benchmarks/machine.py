@@ -1,0 +1,23 @@
+"""What a benchmark ran on, in words, for its printed numbers."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import torch
+
+
+def describe_device(device: torch.device) -> str:
+    """The GPU's name, or the CPU's model name (from /proc/cpuinfo where there is one) and its
+    vector extensions as torch sees them (e.g. AVX2, AVX512, with AMX noted)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+    amx = ", AMX" if torch.cpu._is_amx_tile_supported() else ""
+    return f"{model} ({torch.backends.cpu.get_cpu_capability()}{amx}), {torch.get_num_threads()} torch threads"
