@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from maskscan.pipeline.loading import cpu_has_amx
+
 
 def describe_device(device: torch.device) -> str:
     """The GPU's name, or the CPU's model name (from /proc/cpuinfo where there is one) and its
@@ -19,5 +21,5 @@ def describe_device(device: torch.device) -> str:
         names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
                  if line.startswith("model name")]
         model = names[0] if names else model
-    amx = ", AMX" if torch.cpu._is_amx_tile_supported() else ""
+    amx = ", AMX" if cpu_has_amx() else ""
     return f"{model} ({torch.backends.cpu.get_cpu_capability()}{amx}), {torch.get_num_threads()} torch threads"

@@ -52,7 +52,7 @@ def train() -> None:
 @click.option("--low-res-prob", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=click.IntRange(0), default=0, help="Torch CPU threads (0 = torch's choice).")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N.")
 @click.option("--amp", is_flag=True, help="bfloat16 autocast: faster on CUDA and on CPUs with AMX (2.5x for ResNet50).")
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Continue from a checkpoint.pt; its own settings are used.")
@@ -69,7 +69,12 @@ def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | No
     Logs progress to stderr and to OUT/train.log; writes OUT/checkpoint.pt after every epoch.
     """
     from maskscan.classifiers.classifier_training import ClassifierTrainingConfig, export_checkpoint, train_classifier
+    from maskscan.pipeline.loading import resolve_device
 
+    try:
+        device = str(resolve_device(device))
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
     _log_to(out_dir / "train.log")
     config = ClassifierTrainingConfig(
         arch=arch, out_dir=out_dir, facemask_root=facemask, scenes_root=scenes, init=init, epochs=epochs,  # type: ignore[arg-type]

@@ -2,8 +2,11 @@ from pathlib import Path
 
 import click
 import pytest
+import torch
+from click.testing import CliRunner
 from PIL import Image
 
+from maskscan.cli.main import cli
 from maskscan.cli.train import _negative_frames
 from tests.factories import scripted_frames, write_video
 
@@ -22,3 +25,18 @@ def test_unreadable_negative_footage_is_a_usage_error_naming_the_file(tmp_path: 
     broken.write_text("not a video")
     with pytest.raises(click.ClickException, match="broken.mp4: not a readable video"):
         _negative_frames((broken,), sample_fps=1, until_s=None, out_dir=tmp_path / "negatives")
+
+
+@pytest.mark.parametrize("device, message", [
+    ("tpu", "unsupported device 'tpu'"),
+    pytest.param("cuda", "no CUDA device is available",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
+])
+def test_classifier_training_refuses_a_device_it_cannot_use_in_one_line(tmp_path: Path, device: str,
+                                                                        message: str) -> None:
+    (tmp_path / "crops").mkdir()
+    result = CliRunner().invoke(cli, ["train", "classifier", "--facemask", str(tmp_path / "crops"),
+                                       "--out", str(tmp_path / "run"), "--device", device])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
