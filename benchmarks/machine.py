@@ -23,3 +23,8 @@ def describe_device(device: torch.device) -> str:
         model = names[0] if names else model
     amx = ", AMX" if cpu_has_amx() else ""
     return f"{model} ({torch.backends.cpu.get_cpu_capability()}{amx}), {torch.get_num_threads()} torch threads"
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """`float32`, `bfloat16`, ... as printed in the benchmarks' tables."""
+    return str(dtype).removeprefix("torch.")

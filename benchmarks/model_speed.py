@@ -19,7 +19,7 @@ from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.shipped import DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_CLASSIFIERS, SHIPPED_DETECTOR
 from maskscan.pipeline.loading import inference_precision
 
-from machine import describe_device  # benchmarks/machine.py
+from machine import describe_device, dtype_name  # benchmarks/machine.py
 
 
 def _rate(call, items: int, repeats: int, device: torch.device) -> float:
@@ -50,7 +50,7 @@ def main() -> None:
             crops = torch.rand(32, 3, classifier.policy.size, classifier.policy.size, device=device)
             rate = _rate(lambda: classifier.predict(crops), 32, args.repeats, device)
             rows.append({"model": f"classifier {name}", "input": f"{classifier.policy.size} px", "batch": 32,
-                         "dtype": str(dtype).removeprefix("torch."), "per_second": rate, "unit": "crops/s"})
+                         "dtype": dtype_name(dtype), "per_second": rate, "unit": "crops/s"})
     detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE, device=device,
                                 dtype=precision.detector)
     for batch in (1, 16):
@@ -58,7 +58,7 @@ def main() -> None:
                                device=device)
         rate = _rate(lambda: detector.detect(frames), batch, args.repeats, device)
         rows.append({"model": "detector yolo11n", "input": f"{DETECTOR_IMGSZ} px (16:9)", "batch": batch,
-                     "dtype": str(precision.detector).removeprefix("torch."), "per_second": rate, "unit": "frames/s"})
+                     "dtype": dtype_name(precision.detector), "per_second": rate, "unit": "frames/s"})
     if args.json:
         print(json.dumps(results, indent=2))
         return

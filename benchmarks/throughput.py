@@ -30,7 +30,7 @@ import torch
 
 from maskscan.pipeline.loading import Precision, inference_precision
 
-from machine import describe_device  # benchmarks/machine.py
+from machine import describe_device, dtype_name  # benchmarks/machine.py
 
 MODES = ("decode", "noop", "full", "naive")
 
@@ -150,7 +150,7 @@ def main() -> None:
         "video": args.video, "sample_fps": args.sample_fps, "device": args.device, "batch_size": args.batch_size,
         "repeats": args.repeats,
         "machine": describe_device(torch.device(args.device)), "cpu_threads": torch.get_num_threads(), "modes": rows,
-        "precision": {model: str(dtype).removeprefix("torch.") for model, dtype in vars(_precision(args)).items()},
+        "precision": {model: dtype_name(dtype) for model, dtype in vars(_precision(args)).items()},
     }
     if "full" in rows and "naive" in rows:
         summary["full_over_naive"] = rows["full"]["fps"] / rows["naive"]["fps"]
