@@ -67,7 +67,7 @@ def _precision(args: argparse.Namespace) -> Precision:
 
 
 def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
-    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD, SHIPPED_DETECTOR
+    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, SHIPPED_DETECTOR, mask_threshold_for
     from maskscan.pipeline.inference import FaceMaskPipeline
     from maskscan.pipeline.loading import load_pipeline
     from maskscan.pipeline.runner import FileProcessor, ProcessOptions
@@ -75,10 +75,10 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
 
     device = torch.device(args.device)
     if noop:
-        pipeline = FaceMaskPipeline(_NoopDetector(), _NoopClassifier(), device, MASK_THRESHOLD)
+        pipeline = FaceMaskPipeline(_NoopDetector(), _NoopClassifier(), device, 0.5)
     else:
-        pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD,
-                                 precision=_precision(args))
+        pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
+                                 mask_threshold_for(DEFAULT_CLASSIFIER), precision=_precision(args))
     engine = database.create_db_engine("sqlite://")
     database.ensure_schema(engine)
     options = ProcessOptions(sample_fps=args.sample_fps, batch_size=args.batch_size, clips_dir=None)
@@ -91,11 +91,12 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
 
 
 def _naive(media, args) -> int:
-    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD, SHIPPED_DETECTOR
+    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, SHIPPED_DETECTOR, mask_threshold_for
     from maskscan.pipeline.decode import VideoSource
     from maskscan.pipeline.reference import ReferenceLoop
 
-    loop = ReferenceLoop(SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD, args.device)
+    loop = ReferenceLoop(SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, mask_threshold_for(DEFAULT_CLASSIFIER),
+                         args.device)
     frames = 0
     args.started = time.perf_counter()
     with VideoSource(media, args.sample_fps) as source:

@@ -23,17 +23,19 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 @dataclass
 class CropSet:
-    """Crops (N, 3, S, S) uint8 and labels (N,) int64."""
+    """Crops (N, 3, S, S) uint8, labels (N,) int64 and, per crop, the file name it was cut from."""
 
     images: torch.Tensor
     labels: torch.Tensor
+    sources: tuple[str, ...]
 
     def __len__(self) -> int:
         return len(self.labels)
 
     @staticmethod
     def concat(parts: list["CropSet"]) -> "CropSet":
-        return CropSet(torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]))
+        return CropSet(torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]),
+                       tuple(source for p in parts for source in p.sources))
 
 
 def _to_tensor(image: Image.Image) -> torch.Tensor:
@@ -43,7 +45,7 @@ def _to_tensor(image: Image.Image) -> torch.Tensor:
 def load_crop_folder(root: Path, size: int) -> CropSet:
     """Every image under `root/<class>/`, resized to `size` x `size` (the crops are near square)."""
     root = Path(root)
-    images, labels = [], []
+    images, labels, sources = [], [], []
     class_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name.lower() in _FOLDER_LABELS]
     if not class_dirs:
         raise FileNotFoundError(f"{root}: no WithMask/WithoutMask (or with_mask/without_mask) folders")
@@ -55,7 +57,8 @@ def load_crop_folder(root: Path, size: int) -> CropSet:
             with Image.open(path) as image:
                 images.append(_to_tensor(image.convert("RGB").resize((size, size), Image.BILINEAR)))
             labels.append(label)
-    return CropSet(torch.stack(images), torch.tensor(labels, dtype=torch.int64))
+            sources.append(path.name)
+    return CropSet(torch.stack(images), torch.tensor(labels, dtype=torch.int64), tuple(sources))
 
 
 def load_scene_crops(voc_root: Path, split: Split, policy: CropPolicy, scale: float = 1.0,
@@ -64,7 +67,7 @@ def load_scene_crops(voc_root: Path, split: Split, policy: CropPolicy, scale: fl
 
     `scale` > 1 cuts a wider square (room for random-crop jitter in training).
     """
-    images, labels = [], []
+    images, labels, sources = [], [], []
     for photo in load_scenes(voc_root, split):
         if not photo.faces:
             continue
@@ -74,9 +77,10 @@ def load_scene_crops(voc_root: Path, split: Split, policy: CropPolicy, scale: fl
         crops = policy.crop(frame, [boxes], scale=scale, size=size)
         images.append((crops * 255).round().clamp(0, 255).to(torch.uint8))
         labels += [0 if f.masked else 1 for f in photo.faces]
+        sources += [photo.image_path.name] * len(photo.faces)
     if not images:
         raise FileNotFoundError(f"{voc_root}: no annotated faces in the {split} split")
-    return CropSet(torch.cat(images), torch.tensor(labels, dtype=torch.int64))
+    return CropSet(torch.cat(images), torch.tensor(labels, dtype=torch.int64), tuple(sources))
 
 
 def load_evaluation_crops(path: Path, policy: CropPolicy, split: Split = "val") -> CropSet:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import getitem
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 from torchvision.ops import box_iou
 
+from maskscan.classifiers.operating_point import THRESHOLD_GRID, cross_validate_threshold
 from maskscan.classifiers.scenes import ScenePhoto
 
 WIDTH_BUCKETS = ((0, 16, "<16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, float("inf"), ">=64"))
+RECALL_GROUPS = ("masked", "unmasked")
 
 DetectFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 """RGB (H, W, 3) uint8 image -> boxes (K, 4) x1 y1 x2 y2 pixels, scores (K,)."""
@@ -74,7 +79,7 @@ def average_precision(scores: list[float], true_positive: list[bool], n_faces: i
 
 
 def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.ndarray]], threshold: float,
-                        min_width: float = 10.0) -> dict[str, object]:
+                        min_width: float = 10.0) -> dict[str, Any]:
     """Metrics from (photo, boxes, scores) triples; boxes should include low scores for AP."""
     scores: list[float] = []
     hits: list[bool] = []
@@ -92,8 +97,7 @@ def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.n
     predicted = int(above.sum())
 
     def recall_of(selected: list[tuple[float, bool, float]]) -> dict[str, float | int]:
-        found = sum(score >= threshold for _, _, score in selected)
-        return {"faces": len(selected), "recall": found / len(selected) if selected else float("nan")}
+        return _recall(sum(score >= threshold for _, _, score in selected), len(selected))
 
     return {
         "photos": photos,
@@ -101,12 +105,63 @@ def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.n
         "min_face_width": min_width,
         "threshold": threshold,
         "ap50": average_precision(scores, hits, n_faces),
+        "true_positives": tp,
+        "detections": predicted,
         "precision": tp / predicted if predicted else 0.0,
         "recall": tp / n_faces if n_faces else 0.0,
         "recall_by_width": {name: recall_of([f for f in faces if lo <= f[0] < hi]) for lo, hi, name in WIDTH_BUCKETS},
         "masked": recall_of([f for f in faces if f[1]]),
         "unmasked": recall_of([f for f in faces if not f[1]]),
     }
+
+
+def _recall(found: int, faces: int) -> dict[str, float | int]:
+    return {"faces": faces, "found": found, "recall": found / faces if faces else float("nan")}
+
+
+def pool_held_out(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """Precision and recalls over several folds, each evaluated at its own threshold, from their counts.
+
+    AP50 does not depend on the threshold and is left out: measure it on the whole split."""
+    def total(*path: str) -> int:
+        return sum(reduce(getitem, path, metrics) for metrics in fold_metrics)
+
+    def pooled_recall(*path: str) -> dict[str, float | int]:
+        return _recall(total(*path, "found"), total(*path, "faces"))
+
+    tp, detections, faces = total("true_positives"), total("detections"), total("faces")
+    return {
+        "photos": total("photos"),
+        "faces": faces,
+        "true_positives": tp,
+        "detections": detections,
+        "precision": tp / detections if detections else 0.0,
+        "recall": tp / faces if faces else 0.0,
+        "recall_by_width": {name: pooled_recall("recall_by_width", name) for _, _, name in WIDTH_BUCKETS},
+        **{group: pooled_recall(group) for group in RECALL_GROUPS},
+    }
+
+
+def lowest_threshold_with_precision(predictions: Sequence[tuple[ScenePhoto, np.ndarray, np.ndarray]],
+                                    min_precision: float, min_width: float = 10.0) -> float:
+    """The detector's selection rule: the lowest grid threshold whose precision reaches
+    `min_precision` (the most recall that precision allows); the grid's top when none does."""
+    for threshold in THRESHOLD_GRID:
+        if evaluate_detections(predictions, threshold, min_width)["precision"] >= min_precision:
+            return threshold
+    return THRESHOLD_GRID[-1]
+
+
+def cross_validate_detector_threshold(predictions: Sequence[tuple[ScenePhoto, np.ndarray, np.ndarray]], folds: int,
+                                      min_precision: float, min_width: float = 10.0) -> dict[str, Any]:
+    """Held-out metrics of `lowest_threshold_with_precision` by k-fold cross-validation over photos,
+    and the threshold the rule picks on all of them (see `operating_point`)."""
+    held_out, chosen = cross_validate_threshold(
+        predictions, lambda prediction: prediction[0].image_path.name, folds,
+        lambda selection: lowest_threshold_with_precision(selection, min_precision, min_width))
+    fold_metrics = [evaluate_detections(fold.items, fold.threshold, min_width) for fold in held_out]
+    return {"folds": folds, "min_precision": min_precision, "thresholds": [fold.threshold for fold in held_out],
+            "chosen_threshold": chosen, "held_out": pool_held_out(fold_metrics)}
 
 
 def predict_photos(photos: list[ScenePhoto], detect: DetectFn) -> Iterable[tuple[ScenePhoto, np.ndarray, np.ndarray]]:

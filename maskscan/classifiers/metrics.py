@@ -28,6 +28,11 @@ class BinaryMetrics:
             loss=loss,
         )
 
+    def __add__(self, other: "BinaryMetrics") -> "BinaryMetrics":
+        """Pooled counts of two disjoint sets of crops (the loss is not poolable from means and is dropped)."""
+        return BinaryMetrics(self.true_mask + other.true_mask, self.false_no_mask + other.false_no_mask,
+                             self.false_mask + other.false_mask, self.true_no_mask + other.true_no_mask)
+
     @property
     def total(self) -> int:
         return self.true_mask + self.false_no_mask + self.false_mask + self.true_no_mask

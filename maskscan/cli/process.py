@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, MASK_THRESHOLD,
-                                          SHIPPED_DETECTOR)
+from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
+                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS, mask_threshold_for)
 from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, debug_option, print_traceback_if_debug
 from maskscan.cli.progress import ConsoleProgress
@@ -68,8 +68,10 @@ def _interrupt(signum: int, _frame: object) -> None:
               help="A shipped mask classifier by name, or a .safetensors file.")
 @click.option("--face-conf", type=click.FloatRange(0, 1), default=DETECTOR_CONFIDENCE, show_default=True,
               help="Detector confidence threshold.")
-@click.option("--mask-threshold", type=click.FloatRange(0, 1), default=MASK_THRESHOLD, show_default=True,
-              help="P(mask) at or above which a face counts as masked.")
+@click.option("--mask-threshold", type=click.FloatRange(0, 1),
+              help="P(mask) at or above which a face counts as masked; default: the shipped classifier's "
+                   f"operating point ({', '.join(f'{k} {v}' for k, v in SHIPPED_MASK_THRESHOLDS.items())}), "
+                   "0.5 for a weights file.")
 @click.option("--force", is_flag=True, help="Process files again that are already done with the same models.")
 @click.option("--claim-timeout", type=click.FloatRange(1), default=120.0, show_default=True,
               help="Seconds without a heartbeat after which another worker's file counts as abandoned.")
@@ -88,7 +90,7 @@ def _interrupt(signum: int, _frame: object) -> None:
 @debug_option
 def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | None, device: str, batch_size: int,
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
-            detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float,
+            detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float | None,
             force: bool, claim_timeout: float, max_attempts: int, camera_pattern: str | None, time_pattern: str | None,
             zone_name: str, as_json: bool, quiet: bool) -> None:
     """Analyse videos, images or folders of them (recursively) and store the results.
@@ -105,6 +107,8 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
     try:
+        if mask_threshold is None:
+            mask_threshold = mask_threshold_for(classifier)
         pipeline = load_pipeline(torch_device, detector_weights, classifier, face_conf, mask_threshold, detector_imgsz)
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc

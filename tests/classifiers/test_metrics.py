@@ -36,7 +36,12 @@ def test_detector_metrics_ignore_tiny_faces_and_split_by_mask() -> None:
     assert metrics["faces"] == 2
     assert metrics["precision"] == pytest.approx(1 / 2)  # the box on the ignored face is not a false alarm
     assert metrics["recall"] == pytest.approx(1 / 2)
-    assert metrics["masked"] == {"faces": 1, "recall": 1.0}
-    assert metrics["unmasked"] == {"faces": 1, "recall": 0.0}
-    assert metrics["recall_by_width"]["16-32"] == {"faces": 1, "recall": 1.0}
-    assert metrics["recall_by_width"]["32-64"] == {"faces": 1, "recall": 0.0}
+    assert (metrics["true_positives"], metrics["detections"]) == (1, 2)
+    assert metrics["masked"] == {"faces": 1, "found": 1, "recall": 1.0}
+    assert metrics["unmasked"] == {"faces": 1, "found": 0, "recall": 0.0}
+    assert metrics["recall_by_width"]["16-32"] == {"faces": 1, "found": 1, "recall": 1.0}
+    assert metrics["recall_by_width"]["32-64"] == {"faces": 1, "found": 0, "recall": 0.0}
+
+
+def test_pooled_metrics_add_counts_not_rates() -> None:
+    assert BinaryMetrics(1, 2, 3, 4, loss=0.1) + BinaryMetrics(10, 0, 1, 5) == BinaryMetrics(11, 2, 4, 9)

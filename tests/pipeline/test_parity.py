@@ -4,13 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD, SHIPPED_DETECTOR
+from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, SHIPPED_DETECTOR, mask_threshold_for
 from maskscan.detections import FaceDetections
 from maskscan.pipeline.decode import VideoSource, batched_frames
 from maskscan.pipeline.loading import Precision, load_pipeline
 from maskscan.pipeline.media import MediaFile
 from maskscan.pipeline.reference import ReferenceLoop
 from tests.conftest import shared_path
+
+MASK_THRESHOLD = mask_threshold_for(DEFAULT_CLASSIFIER)
 
 
 @pytest.fixture(scope="module")
