@@ -17,7 +17,7 @@ import torch
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.shipped import DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_CLASSIFIERS, SHIPPED_DETECTOR
-from maskscan.pipeline.loading import inference_precision
+from maskscan.pipeline.loading import detector_backend, inference_precision
 
 from machine import describe_device, dtype_name  # benchmarks/machine.py
 
@@ -51,21 +51,23 @@ def main() -> None:
             rate = _rate(lambda: classifier.predict(crops), 32, args.repeats, device)
             rows.append({"model": f"classifier {name}", "input": f"{classifier.policy.size} px", "batch": 32,
                          "dtype": dtype_name(dtype), "per_second": rate, "unit": "crops/s"})
-    detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE, device=device,
-                                dtype=precision.detector)
-    for batch in (1, 16):
-        frames = torch.randint(0, 256, (batch, 3, DETECTOR_IMGSZ * 9 // 16, DETECTOR_IMGSZ), dtype=torch.uint8,
-                               device=device)
-        rate = _rate(lambda: detector.detect(frames), batch, args.repeats, device)
-        rows.append({"model": "detector yolo11n", "input": f"{DETECTOR_IMGSZ} px (16:9)", "batch": batch,
-                     "dtype": dtype_name(precision.detector), "per_second": rate, "unit": "frames/s"})
+    for backend in dict.fromkeys(["torch", detector_backend(device, precision.detector)]):  # and the pipeline's
+        detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE, device=device,
+                                    dtype=precision.detector, backend=backend)
+        for batch in (1, 16):
+            frames = torch.randint(0, 256, (batch, 3, DETECTOR_IMGSZ * 9 // 16, DETECTOR_IMGSZ), dtype=torch.uint8,
+                                   device=device)
+            rate = _rate(lambda: detector.detect(frames), batch, args.repeats, device)
+            rows.append({"model": f"detector yolo11n ({backend})", "input": f"{DETECTOR_IMGSZ} px (16:9)",
+                         "batch": batch, "dtype": dtype_name(precision.detector), "per_second": rate,
+                         "unit": "frames/s"})
     if args.json:
         print(json.dumps(results, indent=2))
         return
     print(f"device: {results['device']}")
-    print(f"{'model':<22} {'input':<16} {'batch':>5} {'dtype':<9} {'speed':>12}")
+    print(f"{'model':<29} {'input':<16} {'batch':>5} {'dtype':<9} {'speed':>12}")
     for row in rows:
-        print(f"{row['model']:<22} {row['input']:<16} {row['batch']:>5} {row['dtype']:<9} "
+        print(f"{row['model']:<29} {row['input']:<16} {row['batch']:>5} {row['dtype']:<9} "
               f"{row['per_second']:>8.1f} {row['unit']}")
 
 

@@ -1,7 +1,7 @@
 """Throughput of maskscan's pipeline against decoding alone and against the naive loop.
 
     python benchmarks/throughput.py VIDEO [--sample-fps 5] [--device cpu] [--batch-size 16] [--repeats 3]
-                                          [--float32] [--json]
+                                          [--float32] [--torch-detector] [--json]
 
 Each mode runs in its own process (so peak memory is its own), `--repeats` times (the median
 run is reported), on the same file, with the same sampling and the same shipped models:
@@ -10,7 +10,8 @@ run is reported), on the same file, with the same sampling and the same shipped 
   noop    maskscan's pipeline (decode thread, batching, storage in in-memory SQLite) with
           both models replaced by no-ops: the pipeline's own overhead
   full    maskscan's pipeline with the shipped models, at the device's inference precision
-          (`--float32` forces float32 for both models)
+          and detector backend (`--float32` forces float32 for both models, `--torch-detector`
+          PyTorch for the detector where OpenVINO would run it)
   naive   what users write by hand (maskscan.pipeline.reference): per frame, ultralytics
           `predict`, then each face cut and classified alone (batch 1 everywhere)
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from maskscan.pipeline.loading import Precision, inference_precision
+from maskscan.pipeline.loading import Precision, detector_backend, inference_precision
 
 from machine import describe_device, dtype_name  # benchmarks/machine.py
 
@@ -66,6 +67,10 @@ def _precision(args: argparse.Namespace) -> Precision:
     return Precision(torch.float32, torch.float32) if args.float32 else inference_precision(torch.device(args.device))
 
 
+def _backend(args: argparse.Namespace) -> str:
+    return "torch" if args.torch_detector else detector_backend(torch.device(args.device), _precision(args).detector)
+
+
 def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
     from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, SHIPPED_DETECTOR, mask_threshold_for
     from maskscan.pipeline.inference import FaceMaskPipeline
@@ -78,7 +83,8 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
         pipeline = FaceMaskPipeline(_NoopDetector(), _NoopClassifier(), device, 0.5)
     else:
         pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
-                                 mask_threshold_for(DEFAULT_CLASSIFIER), precision=_precision(args))
+                                 mask_threshold_for(DEFAULT_CLASSIFIER), precision=_precision(args),
+                                 backend=_backend(args))
     engine = database.create_db_engine("sqlite://")
     database.ensure_schema(engine)
     options = ProcessOptions(sample_fps=args.sample_fps, batch_size=args.batch_size, clips_dir=None)
@@ -134,6 +140,7 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--repeats", type=int, default=3, help="Runs per mode; the median run is reported.")
     parser.add_argument("--float32", action="store_true", help="Run the full pipeline in float32 on any device.")
+    parser.add_argument("--torch-detector", action="store_true", help="Run the full pipeline's detector in PyTorch.")
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -143,7 +150,8 @@ def main() -> None:
     rows = {}
     for mode in args.modes.split(","):
         command = [sys.executable, __file__, args.video, "--sample-fps", str(args.sample_fps), "--device", args.device,
-                   "--batch-size", str(args.batch_size), "--mode", mode] + (["--float32"] if args.float32 else [])
+                   "--batch-size", str(args.batch_size), "--mode", mode]
+        command += [flag for flag, on in (("--float32", args.float32), ("--torch-detector", args.torch_detector)) if on]
         runs = sorted((json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
                        for _ in range(args.repeats)), key=lambda run: run["seconds"])
         rows[mode] = runs[len(runs) // 2]
@@ -152,6 +160,7 @@ def main() -> None:
         "repeats": args.repeats,
         "machine": describe_device(torch.device(args.device)), "cpu_threads": torch.get_num_threads(), "modes": rows,
         "precision": {model: dtype_name(dtype) for model, dtype in vars(_precision(args)).items()},
+        "detector_backend": _backend(args),
     }
     if "full" in rows and "naive" in rows:
         summary["full_over_naive"] = rows["full"]["fps"] / rows["naive"]["fps"]
@@ -161,7 +170,7 @@ def main() -> None:
         print(json.dumps(summary, indent=2))
         return
     print(f"{args.video}: sample {args.sample_fps} fps, device {args.device} ({summary['machine']}), "
-          f"batch {args.batch_size}, pipeline precision {summary['precision']}")
+          f"batch {args.batch_size}, pipeline precision {summary['precision']}, detector {summary['detector_backend']}")
     print(f"{'mode':<8} {'frames':>7} {'seconds':>8} {'fps':>8} {'x realtime':>10} {'peak RSS MB':>12}")
     for row in rows.values():
         print(f"{row['mode']:<8} {row['frames']:>7} {row['seconds']:>8.2f} {row['fps']:>8.2f} "

@@ -2,7 +2,8 @@
 
 Frames are letterboxed on the device (one resize and pad per batch, no trip back to
 NumPy), run through the YOLO network in one forward pass, and the boxes are mapped back to
-source-frame pixels.
+source-frame pixels. On the CPU the network can run through OpenVINO (`backend="openvino"`),
+with the same letterbox and the same non-maximum suppression around it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import torch.nn.functional as F
 
 from maskscan.classifiers.yolo_offline import import_ultralytics, require_local_weights
 
+BACKENDS = ("torch", "openvino")
+
 LETTERBOX_FILL = 114 / 255
 """Ultralytics' grey padding."""
 
@@ -28,7 +31,11 @@ def weights_id(path: Path) -> str:
 
 class YoloFaceDetector:
     def __init__(self, weights: Path, imgsz: int, confidence: float, iou: float = 0.5,
-                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, backend: str = "torch") -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown detector backend {backend!r} (choose from {', '.join(BACKENDS)})")
+        if backend == "openvino" and (torch.device(device).type != "cpu" or dtype != torch.float32):
+            raise ValueError("the OpenVINO detector backend runs on the CPU in float32 only")
         ultralytics = import_ultralytics()
         path = require_local_weights(weights)
         self.name = weights_id(path)
@@ -42,6 +49,12 @@ class YoloFaceDetector:
         for parameter in self.network.parameters():
             parameter.requires_grad_(False)
         self.stride = int(max(self.network.stride)) if hasattr(self.network, "stride") else 32
+        self.backend = backend
+        self.openvino = None
+        if backend == "openvino":
+            from maskscan.classifiers.openvino_detector import OpenVinoNetwork
+
+            self.openvino = OpenVinoNetwork(self.network, imgsz, self.name, torch.get_num_threads())
 
     def letterbox(self, frames: torch.Tensor) -> tuple[torch.Tensor, float, tuple[int, int]]:
         """Ultralytics' predict-time letterbox, on the device, for a batch of (N, 3, H, W) uint8 frames.
@@ -74,7 +87,10 @@ class YoloFaceDetector:
         if len(frames) == 0:
             return []
         batch, scale, (left, top) = self.letterbox(frames.to(self.device))
-        predictions = self.network(batch.contiguous(memory_format=torch.channels_last))
+        if self.openvino is not None:
+            predictions = self.openvino(batch.contiguous())
+        else:
+            predictions = self.network(batch.contiguous(memory_format=torch.channels_last))
         kept = non_max_suppression(predictions, conf_thres=self.confidence, iou_thres=self.iou,
                                    max_det=300, max_time_img=2.0)
         height, width = frames.shape[-2:]

@@ -9,6 +9,7 @@ import torch
 
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.mask_classifier import MaskClassifier
+from maskscan.classifiers.openvino_detector import openvino_available
 from maskscan.classifiers.shipped import DETECTOR_IMGSZ, DETECTOR_IOU
 from maskscan.pipeline.inference import FaceMaskPipeline
 
@@ -54,12 +55,19 @@ def inference_precision(device: torch.device) -> Precision:
     return Precision(torch.float32, torch.float32)
 
 
+def detector_backend(device: torch.device, dtype: torch.dtype) -> str:
+    """OpenVINO for the float32 detector on a CPU, when installed (2-3x PyTorch's speed); else PyTorch."""
+    return "openvino" if device.type == "cpu" and dtype == torch.float32 and openvino_available() else "torch"
+
+
 def load_pipeline(device: torch.device, detector_weights: Path, classifier: str, face_confidence: float,
                   mask_threshold: float, detector_imgsz: int = DETECTOR_IMGSZ,
-                  precision: Precision | None = None) -> FaceMaskPipeline:
-    """Both models on one device, by default at :func:`inference_precision`."""
+                  precision: Precision | None = None, backend: str | None = None) -> FaceMaskPipeline:
+    """Both models on one device, by default at :func:`inference_precision`, the detector through
+    :func:`detector_backend`."""
     precision = precision or inference_precision(device)
+    backend = backend or detector_backend(device, precision.detector)
     detector = YoloFaceDetector(detector_weights, detector_imgsz, face_confidence, DETECTOR_IOU, device,
-                                precision.detector)
+                                precision.detector, backend)
     mask_classifier = MaskClassifier.load(classifier, device, precision.classifier)
     return FaceMaskPipeline(detector, mask_classifier, device, mask_threshold)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from maskscan.classifiers.openvino_detector import openvino_available
 from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, SHIPPED_DETECTOR, mask_threshold_for
 from maskscan.detections import FaceDetections
 from maskscan.pipeline.decode import VideoSource, batched_frames
@@ -31,12 +32,17 @@ def unoptimised(crowd_batches: list[list[np.ndarray]]) -> list[FaceDetections]:
     return [reference(image) for batch in crowd_batches for image in batch]
 
 
-@pytest.mark.parametrize("classifier_dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])
+@pytest.mark.parametrize(("backend", "classifier_dtype"), [
+    ("torch", torch.float32), ("openvino", torch.float32), ("openvino", torch.bfloat16)],
+    ids=["torch-float32", "openvino-float32", "openvino-bfloat16"])
 def test_batched_pipeline_finds_and_labels_the_faces_of_the_reference_loop_on_real_footage(
-        crowd_batches: list[list[np.ndarray]], unoptimised: list[FaceDetections], classifier_dtype: torch.dtype) -> None:
-    """bfloat16 is what CPUs with AMX run the classifier in (see `inference_precision`)."""
+        crowd_batches: list[list[np.ndarray]], unoptimised: list[FaceDetections], backend: str,
+        classifier_dtype: torch.dtype) -> None:
+    """OpenVINO runs the detector on CPUs, and bfloat16 the classifier on CPUs with AMX (see `load_pipeline`)."""
+    if backend == "openvino" and not openvino_available():
+        pytest.skip("openvino is not installed")
     pipeline = load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
-                             MASK_THRESHOLD, precision=Precision(torch.float32, classifier_dtype))
+                             MASK_THRESHOLD, precision=Precision(torch.float32, classifier_dtype), backend=backend)
     optimised = [detections for batch in crowd_batches for detections in pipeline(batch)]
     face_counts = [len(d) for d in optimised]
     assert len(face_counts) == 9 and sum(face_counts) >= 20
