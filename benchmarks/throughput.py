@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from maskscan.pipeline.inference import Frames
 from maskscan.pipeline.loading import Precision, detector_backend, inference_precision
 
 from machine import describe_device, dtype_name  # benchmarks/machine.py
@@ -39,14 +40,14 @@ MODES = ("decode", "noop", "full", "naive")
 class _NoopDetector:
     name = "noop"
 
-    def detect(self, frames: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def detect(self, frames: Frames) -> list[tuple[torch.Tensor, torch.Tensor]]:
         return [(torch.zeros((0, 4)), torch.zeros((0,))) for _ in frames]
 
 
 class _NoopClassifier:
     name = "noop"
 
-    def classify_faces(self, frames: torch.Tensor, boxes: list[torch.Tensor]) -> list[np.ndarray]:
+    def classify_faces(self, frames: Frames, boxes: list[torch.Tensor]) -> list[np.ndarray]:
         return [np.zeros((len(b),), np.float32) for b in boxes]
 
 

@@ -15,6 +15,8 @@ import av
 import numpy as np
 import torch
 
+from maskscan.pipeline.inference import Frames
+
 GREEN = (0, 220, 0)
 RED = (220, 0, 0)
 
@@ -95,7 +97,7 @@ class ColourSquareDetector:
 
     name = "colour-squares"
 
-    def detect(self, frames: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def detect(self, frames: Frames) -> list[tuple[torch.Tensor, torch.Tensor]]:
         results = []
         for frame in frames:
             bright = (frame.max(dim=0).values > 127).cpu().numpy()
@@ -109,7 +111,7 @@ class ColourSquareClassifier:
 
     name = "colour-classifier"
 
-    def classify_faces(self, frames: torch.Tensor, boxes: list[torch.Tensor]) -> list[np.ndarray]:
+    def classify_faces(self, frames: Frames, boxes: list[torch.Tensor]) -> list[np.ndarray]:
         out = []
         for frame, frame_boxes in zip(frames, boxes):
             probabilities = []

@@ -8,6 +8,7 @@ this very function, so the classifier sees at inference what it saw in training.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -28,13 +29,13 @@ class CropPolicy:
         side = (boxes[:, 2:] - boxes[:, :2]).amax(dim=1, keepdim=True) * (1 + self.margin) * scale
         return torch.cat([centre - side / 2, centre + side / 2], dim=1)
 
-    def crop(self, images: torch.Tensor, boxes: list[torch.Tensor], scale: float = 1.0, size: int | None = None,
-             dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def crop(self, images: Sequence[torch.Tensor], boxes: list[torch.Tensor], scale: float = 1.0,
+             size: int | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Cut the faces of a batch of images.
 
-        images: (N, 3, H, W), uint8 0..255 or float 0..1; boxes: one (K_i, 4) tensor of pixel
-        boxes per image. Returns (sum K_i, 3, size, size) 0..1 crops in `dtype`, on the
-        images' device, in image order.
+        images: (3, H, W) each (or one (N, 3, H, W) tensor), uint8 0..255 or float 0..1, on one
+        device; boxes: one (K_i, 4) tensor of pixel boxes per image. Returns (sum K_i, 3, size,
+        size) 0..1 crops in `dtype`, on the images' device, in image order.
 
         Only the patch of each image that holds its squares (and the pixels their bilinear
         samples touch) is converted to `dtype`: converting whole 1080p frames to float costs
@@ -42,12 +43,13 @@ class CropPolicy:
         """
         side = size or self.size
         crops = []
-        height, width = images.shape[-2:]
+        device = images[0].device if len(images) else torch.device("cpu")
         # torchvision's CPU roi_align has no bfloat16 kernel: cut in float32, convert the crops
-        cut_dtype = torch.float32 if images.device.type == "cpu" else dtype
+        cut_dtype = torch.float32 if device.type == "cpu" else dtype
         for image, image_boxes in zip(images, boxes):
             if len(image_boxes) == 0:
                 continue
+            height, width = image.shape[-2:]
             squares = self.square_boxes(image_boxes.to(image.device, torch.float32), scale)
             left, top = squares[:, :2].amin(dim=0).floor().sub(1).tolist()
             right, bottom = squares[:, 2:].amax(dim=0).ceil().add(1).tolist()
@@ -60,7 +62,7 @@ class CropPolicy:
             crops.append(roi_align(patch[None], [shifted], output_size=(side, side), spatial_scale=1.0,
                                    sampling_ratio=-1, aligned=True))
         if not crops:
-            return torch.zeros((0, images.shape[1], side, side), dtype=dtype, device=images.device)
+            return torch.zeros((0, 3, side, side), dtype=dtype, device=device)
         return torch.cat(crops).to(dtype)
 
 

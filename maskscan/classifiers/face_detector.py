@@ -9,6 +9,7 @@ with the same letterbox and the same non-maximum suppression around it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -56,22 +57,27 @@ class YoloFaceDetector:
 
             self.openvino = OpenVinoNetwork(self.network, imgsz, self.name, torch.get_num_threads())
 
-    def letterbox(self, frames: torch.Tensor) -> tuple[torch.Tensor, float, tuple[int, int]]:
-        """Ultralytics' predict-time letterbox, on the device, for a batch of (N, 3, H, W) uint8 frames.
+    def letterbox(self, frames: Sequence[torch.Tensor]) -> tuple[torch.Tensor, float, tuple[int, int]]:
+        """Ultralytics' predict-time letterbox, on the device, for (3, H, W) uint8 frames of one size.
 
         The long side is resized to `imgsz` (bilinear, no antialiasing, as ultralytics' OpenCV
         resize) and the short side padded with grey to the stride, the padding split between
         both edges; the network sees what `YOLO.predict` would feed it. Returns the input
         (0..1, network dtype), the scale and the (left, top) padding. On the CPU the resize
         runs on the uint8 frames and only its small result is converted to float: converting
-        full-size frames first costs many times more. On a GPU conversion is cheap.
+        full-size frames first costs many times more. On a GPU conversion is cheap. Frames are
+        resized one by one and only the small results batched.
         """
-        height, width = frames.shape[-2:]
+        height, width = frames[0].shape[-2:]
+        if any(frame.shape[-2:] != (height, width) for frame in frames):
+            raise ValueError("the frames of one batch must share a size")
         scale = self.imgsz / max(height, width)
         new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
-        on_cpu = frames.device.type == "cpu"
-        source = frames if on_cpu else frames.to(self.dtype).div_(255)
-        resized = F.interpolate(source, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=False)
+        on_cpu = frames[0].device.type == "cpu"
+        resized = torch.cat([
+            F.interpolate((frame if on_cpu else frame.to(self.dtype).div(255))[None], size=(new_h, new_w),
+                          mode="bilinear", align_corners=False, antialias=False)
+            for frame in frames])
         if on_cpu:
             resized = resized.to(self.dtype).div_(255)
         pad_w, pad_h = (-new_w) % self.stride / 2, (-new_h) % self.stride / 2
@@ -80,20 +86,20 @@ class YoloFaceDetector:
         return F.pad(resized, (left, right, top, bottom), value=LETTERBOX_FILL), scale, (left, top)
 
     @torch.inference_mode()
-    def detect(self, frames: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per (N, 3, H, W) uint8 batch: boxes (K, 4) x1, y1, x2, y2 in source pixels, and scores (K,)."""
+    def detect(self, frames: Sequence[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per (3, H, W) uint8 frame of one size: boxes (K, 4) x1, y1, x2, y2 in source pixels, and scores (K,)."""
         from ultralytics.utils.nms import non_max_suppression
 
         if len(frames) == 0:
             return []
-        batch, scale, (left, top) = self.letterbox(frames.to(self.device))
+        batch, scale, (left, top) = self.letterbox([frame.to(self.device) for frame in frames])
         if self.openvino is not None:
             predictions = self.openvino(batch.contiguous())
         else:
             predictions = self.network(batch.contiguous(memory_format=torch.channels_last))
         kept = non_max_suppression(predictions, conf_thres=self.confidence, iou_thres=self.iou,
                                    max_det=300, max_time_img=2.0)
-        height, width = frames.shape[-2:]
+        height, width = frames[0].shape[-2:]
         results = []
         for rows in kept:
             boxes = (rows[:, :4].float() - rows.new_tensor([left, top, left, top]).float()) / scale

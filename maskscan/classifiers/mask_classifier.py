@@ -83,9 +83,9 @@ class MaskClassifier:
         probabilities = self.model(inputs).float().softmax(dim=1)
         return (1.0 - probabilities[:, NO_MASK_INDEX]).cpu().numpy().astype(np.float32)
 
-    def classify_faces(self, frames: torch.Tensor, boxes: list[torch.Tensor]) -> list[np.ndarray]:
-        """P(mask) for every face of every frame: crops cut on the device, one forward pass."""
-        crops = self.policy.crop(frames.to(self.device), boxes, dtype=self.dtype)
+    def classify_faces(self, frames: Sequence[torch.Tensor], boxes: list[torch.Tensor]) -> list[np.ndarray]:
+        """P(mask) for every face of (3, H, W) uint8 frames: crops cut on the device, one forward pass."""
+        crops = self.policy.crop([frame.to(self.device) for frame in frames], boxes, dtype=self.dtype)
         probabilities = self.predict(crops)
         splits = np.cumsum([len(b) for b in boxes])[:-1]
         return np.split(probabilities, splits)

@@ -177,7 +177,7 @@ class VideoSource:
     def _image_frame(self) -> DecodedFrame:
         try:
             with Image.open(self.media.path) as image:
-                rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+                rgb = np.array(ImageOps.exif_transpose(image).convert("RGB"))  # writable, as decoded video frames are
         except (UnidentifiedImageError, OSError) as exc:
             raise DecodeError(f"not a readable image ({exc.__class__.__name__})") from exc
         return DecodedFrame(0, 0.0, rgb)
