@@ -38,7 +38,8 @@ def unoptimised(crowd_batches: list[list[np.ndarray]]) -> list[FaceDetections]:
 def test_batched_pipeline_finds_and_labels_the_faces_of_the_reference_loop_on_real_footage(
         crowd_batches: list[list[np.ndarray]], unoptimised: list[FaceDetections], backend: str,
         classifier_dtype: torch.dtype) -> None:
-    """OpenVINO runs the detector on CPUs, and bfloat16 the classifier on CPUs with AMX (see `load_pipeline`)."""
+    """OpenVINO runs the detector on CPUs, and bfloat16 the classifier on CPUs with AMX or AVX512_BF16
+    (see `load_pipeline`)."""
     if backend == "openvino" and not openvino_available():
         pytest.skip("openvino is not installed")
     pipeline = load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
