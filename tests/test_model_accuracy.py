@@ -17,13 +17,12 @@ from maskscan.classifiers.detector_evaluation import (cross_validate_detector_th
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.scenes import load_scenes
-from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_DETECTOR,
-                                          mask_threshold_for)
+from maskscan.classifiers.operating_point import DEFAULT_FOLDS
+from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
+                                          DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
 from tests.conftest import shared_path
 
 TOLERANCE = 0.005
-FOLDS = 5
-DETECTOR_MIN_PRECISION = 0.92
 PINNED = {
     "classifier_scenes_val": {"balanced_accuracy": 0.954, "recall": 0.946, "accuracy": 0.959},
     # a no_mask face at P(mask) 0.74 crosses the threshold in bfloat16 (measured on AVX512_BF16)
@@ -64,7 +63,7 @@ def test_classifier_on_scene_validation_crops(dtype: torch.dtype, pinned: str) -
 
 
 def test_classifier_threshold_rule_held_out(scored_scene_crops: ScoredCrops) -> None:
-    report = cross_validate_classifier_threshold(scored_scene_crops, FOLDS)
+    report = cross_validate_classifier_threshold(scored_scene_crops, DEFAULT_FOLDS)
     assert report["chosen_threshold"] == MASK_THRESHOLD, "the shipped threshold is what the rule picks"
     assert_not_below(report["held_out"], PINNED["classifier_scenes_held_out"])
 
@@ -90,6 +89,7 @@ def test_detector_on_scene_validation_photos(detector_predictions: list) -> None
 
 
 def test_detector_threshold_rule_held_out(detector_predictions: list) -> None:
-    report = cross_validate_detector_threshold(detector_predictions, FOLDS, DETECTOR_MIN_PRECISION, min_width=10)
+    report = cross_validate_detector_threshold(detector_predictions, DEFAULT_FOLDS, DETECTOR_MIN_PRECISION,
+                                               min_width=10)
     assert report["chosen_threshold"] == DETECTOR_CONFIDENCE, "the shipped threshold is what the rule picks"
     assert_not_below(with_group_recalls(report["held_out"]), PINNED["detector_scenes_held_out"])

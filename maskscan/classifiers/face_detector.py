@@ -1,7 +1,7 @@
 """The ultralytics adapter: a batch of frames on the device in, face boxes out.
 
-Frames are letterboxed on the device (one resize and pad per batch, no trip back to
-NumPy), run through the YOLO network in one forward pass, and the boxes are mapped back to
+Frames are letterboxed on the device (each resized, the small results padded as one batch,
+no trip back to NumPy), run through the YOLO network in one forward pass, and the boxes are mapped back to
 source-frame pixels. On the CPU the network can run through OpenVINO (`backend="openvino"`),
 with the same letterbox and the same non-maximum suppression around it.
 """

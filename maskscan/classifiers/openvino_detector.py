@@ -1,4 +1,5 @@
-"""The YOLO face network through OpenVINO on the CPU: two to three times PyTorch's frames per second.
+"""The YOLO face network through OpenVINO on the CPU: 1.1-1.2x PyTorch's frames per second on a quiet
+machine, 2-3x when other work competes for the cores (README, Performance).
 
 The network is converted once per weights file (a few seconds) and the result kept in maskscan's
 cache folder. Inference is pinned to float32: on CPUs with AMX OpenVINO would pick bfloat16,

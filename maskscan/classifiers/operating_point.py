@@ -19,6 +19,7 @@ Item = TypeVar("Item")
 
 THRESHOLD_GRID = tuple(round(0.05 * step, 2) for step in range(1, 20))
 """Candidate thresholds, 0.05 to 0.95: coarse on purpose, a finer grid only fits noise."""
+DEFAULT_FOLDS = 5
 
 
 def fold_of(file_name: str, folds: int) -> int:

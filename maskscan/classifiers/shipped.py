@@ -17,6 +17,8 @@ SHIPPED_DETECTOR = WEIGHTS_DIR / "face_yolo11n.pt"
 DETECTOR_IMGSZ = 512
 DETECTOR_CONFIDENCE = 0.35
 """The shipped operating point (see the detector's model card for how it was chosen)."""
+DETECTOR_MIN_PRECISION = 0.92
+"""The detector's threshold rule: the lowest confidence whose precision reaches this."""
 DETECTOR_IOU = 0.5
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_DETECTOR,
-                                          mask_threshold_for)
+from maskscan.classifiers.operating_point import DEFAULT_FOLDS
+from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
+                                          DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
 SPLIT = click.Choice(["val", "train", "all"])
@@ -16,7 +17,7 @@ CHOOSE_THRESHOLD = click.option(
     "--choose-threshold", is_flag=True,
     help="Also choose the threshold by k-fold cross-validation over the photos: each fold's threshold is chosen "
          "on the other folds, and the metrics it gets on its own are pooled.")
-FOLDS = click.option("--folds", type=click.IntRange(2), default=5, show_default=True,
+FOLDS = click.option("--folds", type=click.IntRange(2), default=DEFAULT_FOLDS, show_default=True,
                      help="Folds for --choose-threshold (photos dealt by a hash of the file name).")
 
 
@@ -91,7 +92,7 @@ def _echo_classifier_metrics(metrics: dict) -> None:
 @click.option("--centerface-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @CHOOSE_THRESHOLD
 @FOLDS
-@click.option("--min-precision", type=click.FloatRange(0, 1), default=0.92, show_default=True,
+@click.option("--min-precision", type=click.FloatRange(0, 1), default=DETECTOR_MIN_PRECISION, show_default=True,
               help="--choose-threshold picks the lowest threshold whose precision reaches this.")
 @click.option("--json", "as_json", is_flag=True)
 @debug_option

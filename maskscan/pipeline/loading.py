@@ -61,7 +61,7 @@ def inference_precision(device: torch.device) -> Precision:
 
 
 def detector_backend(device: torch.device, dtype: torch.dtype) -> str:
-    """OpenVINO for the float32 detector on a CPU, when installed (2-3x PyTorch's speed); else PyTorch."""
+    """OpenVINO for the float32 detector on a CPU, when installed (faster than PyTorch there); else PyTorch."""
     return "openvino" if device.type == "cpu" and dtype == torch.float32 and openvino_available() else "torch"
 
 

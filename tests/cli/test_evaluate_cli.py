@@ -1,0 +1,32 @@
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from maskscan.classifiers.shipped import mask_threshold_for
+from maskscan.cli.main import cli
+from tests.classifiers.test_detector_training import make_scenes
+from tests.conftest import shared_path
+
+
+def test_classifier_threshold_is_chosen_and_reported_held_out() -> None:
+    scenes = shared_path("mask-scenes")
+    result = CliRunner().invoke(cli, ["evaluate", "classifier", str(scenes), "--choose-threshold", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["threshold"] == mask_threshold_for("resnet50")  # the shipped operating point by default
+    cross_validation = report["cross_validation"]
+    assert len(cross_validation["thresholds"]) == 5
+    assert cross_validation["held_out"]["n"] == report["n"] == 417
+
+    text = CliRunner().invoke(cli, ["evaluate", "classifier", str(scenes), "--choose-threshold", "--folds", "2"])
+    assert "2-fold cross-validation" in text.output and "the rule on all 417 faces picks" in text.output
+
+
+def test_too_few_photos_for_the_folds_is_one_line(tmp_path: Path) -> None:
+    scenes = make_scenes(tmp_path / "voc", 3)
+    result = CliRunner().invoke(cli, ["evaluate", "detector", str(scenes), "--split", "all", "--choose-threshold",
+                                      "--folds", "5"])
+    assert result.exit_code == 2
+    assert "too few photos for 5 folds" in result.output
+    assert "Traceback" not in result.output
