@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.openvino_detector import openvino_available
 from maskscan.classifiers.shipped import DETECTOR_IMGSZ, DETECTOR_IOU
 from maskscan.pipeline.inference import FaceMaskPipeline
+
+log = logging.getLogger(__name__)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -69,10 +72,24 @@ def load_pipeline(device: torch.device, detector_weights: Path, classifier: str,
                   mask_threshold: float, detector_imgsz: int = DETECTOR_IMGSZ,
                   precision: Precision | None = None, backend: str | None = None) -> FaceMaskPipeline:
     """Both models on one device, by default at :func:`inference_precision`, the detector through
-    :func:`detector_backend`."""
+    :func:`detector_backend`. Weights that OpenVINO cannot convert (a user's unusual model) fall
+    back to PyTorch with a warning, unless `backend` asked for OpenVINO."""
     precision = precision or inference_precision(device)
-    backend = backend or detector_backend(device, precision.detector)
-    detector = YoloFaceDetector(detector_weights, detector_imgsz, face_confidence, DETECTOR_IOU, device,
-                                precision.detector, backend)
+    chosen = backend or detector_backend(device, precision.detector)
+
+    def detector_on(backend_name: str) -> YoloFaceDetector:
+        return YoloFaceDetector(detector_weights, detector_imgsz, face_confidence, DETECTOR_IOU, device,
+                                precision.detector, backend_name)
+
+    try:
+        detector = detector_on(chosen)
+    except (FileNotFoundError, ValueError):
+        raise
+    except Exception as exc:  # noqa: BLE001 (any conversion failure: the PyTorch path still works)
+        if backend is not None or chosen != "openvino":
+            raise
+        log.warning("%s: OpenVINO could not convert the detector (%s: %s); running it in PyTorch",
+                    detector_weights, type(exc).__name__, exc)
+        detector = detector_on("torch")
     mask_classifier = MaskClassifier.load(classifier, device, precision.classifier)
     return FaceMaskPipeline(detector, mask_classifier, device, mask_threshold)

@@ -65,3 +65,20 @@ def test_the_converter_sends_no_telemetry() -> None:
 def test_openvino_is_refused_off_the_cpu_or_below_float32(device: str, dtype: torch.dtype) -> None:
     with pytest.raises(ValueError, match="CPU in float32"):
         YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, 0.35, device=device, dtype=dtype, backend="openvino")
+
+
+def test_weights_openvino_cannot_convert_fall_back_to_pytorch(monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    from maskscan.pipeline.loading import Precision, load_pipeline
+
+    def unconvertible(*_: object) -> None:
+        raise RuntimeError("unsupported operation")
+
+    monkeypatch.setattr(openvino_detector, "OpenVinoNetwork", unconvertible)
+    pipeline = load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, "resnet50", 0.35, 0.75,
+                             precision=Precision(torch.float32, torch.float32))
+    assert pipeline.detector.backend == "torch"
+    assert "running it in PyTorch" in caplog.text
+    with pytest.raises(RuntimeError, match="unsupported operation"):  # asked for by name: no silent fallback
+        load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, "resnet50", 0.35, 0.75,
+                      precision=Precision(torch.float32, torch.float32), backend="openvino")
