@@ -73,7 +73,7 @@ def _backend(args: argparse.Namespace) -> str:
 
 
 def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
-    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, SHIPPED_DETECTOR, mask_threshold_for
+    from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, SHIPPED_DETECTOR
     from maskscan.pipeline.inference import FaceMaskPipeline
     from maskscan.pipeline.loading import load_pipeline
     from maskscan.pipeline.runner import FileProcessor, ProcessOptions
@@ -84,8 +84,7 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
         pipeline = FaceMaskPipeline(_NoopDetector(), _NoopClassifier(), device, 0.5)
     else:
         pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
-                                 mask_threshold_for(DEFAULT_CLASSIFIER), precision=_precision(args),
-                                 backend=_backend(args))
+                                 precision=_precision(args), backend=_backend(args))
     engine = database.create_db_engine("sqlite://")
     database.ensure_schema(engine)
     options = ProcessOptions(sample_fps=args.sample_fps, batch_size=args.batch_size, clips_dir=None)

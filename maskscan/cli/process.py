@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS, mask_threshold_for)
+                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS)
 from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, debug_option, print_traceback_if_debug
 from maskscan.cli.progress import ConsoleProgress
@@ -107,8 +107,6 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
     try:
-        if mask_threshold is None:
-            mask_threshold = mask_threshold_for(classifier)
         pipeline = load_pipeline(torch_device, detector_weights, classifier, face_conf, mask_threshold, detector_imgsz)
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc

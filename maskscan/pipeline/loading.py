@@ -11,7 +11,7 @@ import torch
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.openvino_detector import openvino_available
-from maskscan.classifiers.shipped import DETECTOR_IMGSZ, DETECTOR_IOU
+from maskscan.classifiers.shipped import DETECTOR_IMGSZ, DETECTOR_IOU, mask_threshold_for
 from maskscan.pipeline.inference import FaceMaskPipeline
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,11 @@ def detector_backend(device: torch.device, dtype: torch.dtype) -> str:
 
 
 def load_pipeline(device: torch.device, detector_weights: Path, classifier: str, face_confidence: float,
-                  mask_threshold: float, detector_imgsz: int = DETECTOR_IMGSZ,
+                  mask_threshold: float | None = None, detector_imgsz: int = DETECTOR_IMGSZ,
                   precision: Precision | None = None, backend: str | None = None) -> FaceMaskPipeline:
     """Both models on one device, by default at :func:`inference_precision`, the detector through
-    :func:`detector_backend`. Weights that OpenVINO cannot convert (a user's unusual model) fall
+    :func:`detector_backend`, faces labelled at the classifier's own operating point unless
+    `mask_threshold` is given. Weights that OpenVINO cannot convert (a user's unusual model) fall
     back to PyTorch with a warning, unless `backend` asked for OpenVINO."""
     precision = precision or inference_precision(device)
     chosen = backend or detector_backend(device, precision.detector)
@@ -92,4 +93,5 @@ def load_pipeline(device: torch.device, detector_weights: Path, classifier: str,
                     detector_weights, type(exc).__name__, exc)
         detector = detector_on("torch")
     mask_classifier = MaskClassifier.load(classifier, device, precision.classifier)
-    return FaceMaskPipeline(detector, mask_classifier, device, mask_threshold)
+    threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold
+    return FaceMaskPipeline(detector, mask_classifier, device, threshold)
