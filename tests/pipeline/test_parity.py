@@ -17,6 +17,11 @@ MASK_THRESHOLD = mask_threshold_for(DEFAULT_CLASSIFIER)
 PROBABILITY_TOLERANCE = 0.12
 BORDERLINE_MARGIN = 0.05
 """Faces whose reference P(mask) is this close to the threshold may take either label."""
+SCORE_MARGIN = 0.01
+"""Faces whose reference detector score is this close to the confidence threshold may be found or not:
+float rounding differs between backends by far less, but it can tip a face sitting on the threshold."""
+BOX_TOLERANCE = 3
+"""The same face, to a few pixels of 1920."""
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +33,27 @@ def crowd_batches() -> list[list[np.ndarray]]:
 
 @pytest.fixture(scope="module")
 def unoptimised(crowd_batches: list[list[np.ndarray]]) -> list[FaceDetections]:
-    reference = ReferenceLoop(SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, MASK_THRESHOLD)
+    """The reference loop's faces down to SCORE_MARGIN below the threshold (greedy NMS keeps the same
+    faces above it: a weaker box never suppresses a stronger one)."""
+    reference = ReferenceLoop(SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE - SCORE_MARGIN, MASK_THRESHOLD)
     return [reference(image) for batch in crowd_batches for image in batch]
+
+
+def match_faces(ours: np.ndarray, theirs: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs (our index, their index) of boxes within BOX_TOLERANCE pixels on every side, closest first."""
+    if not len(ours) or not len(theirs):
+        return []
+    distance = np.abs(ours[:, None, :] - theirs[None, :, :]).max(axis=2)
+    pairs, used_ours, used_theirs = [], set(), set()
+    for flat in np.argsort(distance, axis=None):
+        i, j = np.unravel_index(flat, distance.shape)
+        if distance[i, j] > BOX_TOLERANCE:
+            break
+        if i not in used_ours and j not in used_theirs:
+            pairs.append((int(i), int(j)))
+            used_ours.add(i)
+            used_theirs.add(j)
+    return pairs
 
 
 @pytest.mark.parametrize(("backend", "classifier_dtype"), [
@@ -45,17 +69,21 @@ def test_batched_pipeline_finds_and_labels_the_faces_of_the_reference_loop_on_re
     pipeline = load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
                              MASK_THRESHOLD, precision=Precision(torch.float32, classifier_dtype), backend=backend)
     optimised = [detections for batch in crowd_batches for detections in pipeline(batch)]
-    face_counts = [len(d) for d in optimised]
-    assert len(face_counts) == 9 and sum(face_counts) >= 20
-    assert face_counts == [len(d) for d in unoptimised]
+    assert len(optimised) == 9 and sum(len(d) for d in optimised) >= 20
     borderline = 0
     for ours, theirs in zip(optimised, unoptimised):
-        mine, reference = np.argsort(ours.boxes[:, 0]), np.argsort(theirs.boxes[:, 0])
-        # the same faces, to a pixel or two of 1920
-        np.testing.assert_allclose(ours.boxes[mine], theirs.boxes[reference], atol=3)
+        pairs = match_faces(ours.boxes, theirs.boxes)
+        assert len(pairs) == len(ours), "the pipeline found a face the reference loop did not"
+        near_threshold = np.abs(theirs.face_scores - DETECTOR_CONFIDENCE) < SCORE_MARGIN
+        found = np.zeros(len(theirs), bool)
+        found[[j for _, j in pairs]] = True
+        expected = theirs.face_scores >= DETECTOR_CONFIDENCE
+        assert (found == expected)[~near_threshold].all(), "a face clear of the threshold was found by one path only"
+        borderline += int((found != expected).sum())
+        mine, reference = np.array([i for i, _ in pairs], int), np.array([j for _, j in pairs], int)
         # a box a pixel or two off moves the P(mask) of a 30-px face by up to about 0.1
         np.testing.assert_allclose(ours.mask_probs[mine], theirs.mask_probs[reference], atol=PROBABILITY_TOLERANCE)
         clear = np.abs(theirs.mask_probs[reference] - MASK_THRESHOLD) > BORDERLINE_MARGIN
         assert (ours.masked[mine][clear] == theirs.masked[reference][clear]).all()
         borderline += int((~clear).sum())
-    assert borderline <= 2, "too few faces left to compare labels on"
+    assert borderline <= 2, "too few faces left to compare on"
