@@ -29,9 +29,9 @@ PINNED = {
     "classifier_scenes_val_bfloat16": {"balanced_accuracy": 0.947, "recall": 0.933, "accuracy": 0.956},
     "classifier_scenes_held_out": {"balanced_accuracy": 0.954, "recall": 0.946},
     "classifier_facemask_test": {"f1": 0.986, "accuracy": 0.985},
-    "detector_scenes_val": {"ap50": 0.957, "recall": 0.935, "precision": 0.928, "recall_masked": 0.944,
+    "detector_scenes_val": {"ap50": 0.953, "recall": 0.927, "precision": 0.953, "recall_masked": 0.935,
                             "recall_unmasked": 0.891},
-    "detector_scenes_held_out": {"recall": 0.932, "precision": 0.921, "recall_masked": 0.941,
+    "detector_scenes_held_out": {"recall": 0.925, "precision": 0.941, "recall_masked": 0.932,
                                  "recall_unmasked": 0.891},
 }
 MASK_THRESHOLD = mask_threshold_for(DEFAULT_CLASSIFIER)
@@ -86,6 +86,9 @@ def test_detector_on_scene_validation_photos(detector_predictions: list) -> None
     metrics = evaluate_detections(detector_predictions, DETECTOR_CONFIDENCE, min_width=10)
     assert metrics["faces"] == 400
     assert_not_below(with_group_recalls(metrics), PINNED["detector_scenes_val"])
+    # the detector issue's targets, whatever is pinned
+    assert metrics["ap50"] >= 0.88 and metrics["recall"] >= 0.85 and metrics["precision"] >= 0.90
+    assert abs(metrics["masked"]["recall"] - metrics["unmasked"]["recall"]) <= 0.05
 
 
 def test_detector_threshold_rule_held_out(detector_predictions: list) -> None:

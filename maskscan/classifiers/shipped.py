@@ -15,9 +15,9 @@ UNTUNED_MASK_THRESHOLD = 0.5
 
 SHIPPED_DETECTOR = WEIGHTS_DIR / "face_yolo11n.pt"
 DETECTOR_IMGSZ = 512
-DETECTOR_CONFIDENCE = 0.35
+DETECTOR_CONFIDENCE = 0.45
 """The shipped operating point (see the detector's model card for how it was chosen)."""
-DETECTOR_MIN_PRECISION = 0.92
+DETECTOR_MIN_PRECISION = 0.95
 """The detector's threshold rule: the lowest confidence whose precision reaches this."""
 DETECTOR_IOU = 0.5
 
