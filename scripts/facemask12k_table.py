@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from maskscan.classifiers.classifier_evaluation import evaluate_classifier
+from maskscan.classifiers.evaluation.classifier import evaluate_classifier
 from maskscan.classifiers.mask_classifier import MaskClassifier
 
 REPORT_TEST_F1 = {"resnet50": 0.9992, "mobilenet_v2": 0.9975, "simple_cnn": 0.9915}

@@ -10,14 +10,14 @@ estimate of the shipped operating points (`maskscan evaluate ... --choose-thresh
 import pytest
 import torch
 
-from maskscan.classifiers.classifier_evaluation import (ScoredCrops, cross_validate_classifier_threshold,
+from maskscan.classifiers.evaluation.classifier import (ScoredCrops, cross_validate_classifier_threshold,
                                                         evaluate_classifier, score_crops)
-from maskscan.classifiers.detector_evaluation import (cross_validate_detector_threshold, evaluate_detections,
+from maskscan.classifiers.evaluation.detector import (cross_validate_detector_threshold, evaluate_detections,
                                                       predict_photos)
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.mask_classifier import MaskClassifier
-from maskscan.classifiers.scenes import load_scenes
-from maskscan.classifiers.operating_point import DEFAULT_FOLDS
+from maskscan.classifiers.datasets.voc import load_scenes
+from maskscan.classifiers.evaluation.operating_point import DEFAULT_FOLDS
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
                                           DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
 from tests.conftest import shared_path

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from maskscan.classifiers.operating_point import DEFAULT_FOLDS
+from maskscan.classifiers.evaluation.operating_point import DEFAULT_FOLDS
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
                                           DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
@@ -44,7 +44,7 @@ def evaluate_classifier_command(data: Path, classifier: str, split: str, thresho
     PASCAL VOC folder (annotations/ and images/), whose faces are cut with the pipeline's crop
     policy. `no_mask` is the positive class; `mask_weared_incorrect` counts as `no_mask`.
     """
-    from maskscan.classifiers.classifier_evaluation import cross_validate_classifier_threshold, score_crops
+    from maskscan.classifiers.evaluation.classifier import cross_validate_classifier_threshold, score_crops
     from maskscan.classifiers.mask_classifier import MaskClassifier
 
     threshold = mask_threshold_for(classifier) if threshold is None else threshold
@@ -101,10 +101,10 @@ def evaluate_detector_command(voc: Path, weights: Path, imgsz: int, threshold: f
                               choose_threshold: bool, folds: int, min_precision: float, as_json: bool) -> None:
     """AP50, precision and recall at the threshold, recall by face width and for masked and
     unmasked faces, on the photos of a VOC folder."""
-    from maskscan.classifiers.detector_evaluation import (cross_validate_detector_threshold, evaluate_detections,
+    from maskscan.classifiers.evaluation.detector import (cross_validate_detector_threshold, evaluate_detections,
                                                           predict_photos)
     from maskscan.classifiers.face_detector import YoloFaceDetector
-    from maskscan.classifiers.scenes import load_scenes
+    from maskscan.classifiers.datasets.voc import load_scenes
 
     photos = load_scenes(voc, split)  # type: ignore[arg-type]
     try:
@@ -121,7 +121,7 @@ def evaluate_detector_command(voc: Path, weights: Path, imgsz: int, threshold: f
         except ValueError as exc:
             raise CommandError(str(exc), EXIT_USAGE) from exc
     if centerface:
-        from maskscan.classifiers.centerface import CenterFaceDetector
+        from maskscan.classifiers.evaluation.centerface import CenterFaceDetector
 
         reference = CenterFaceDetector()
         report["models"]["centerface"] = evaluate_detections(
@@ -146,7 +146,7 @@ def evaluate_detector_command(voc: Path, weights: Path, imgsz: int, threshold: f
 
 
 def _echo_recalls(metrics: dict) -> None:
-    from maskscan.classifiers.detector_evaluation import RECALL_GROUPS
+    from maskscan.classifiers.evaluation.detector import RECALL_GROUPS
 
     for bucket, values in metrics["recall_by_width"].items():
         click.echo(f"  recall width {bucket:>6}: {values['recall']:.4f} ({values['faces']} faces)")

@@ -68,7 +68,7 @@ def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | No
 
     Logs progress to stderr and to OUT/train.log; writes OUT/checkpoint.pt after every epoch.
     """
-    from maskscan.classifiers.classifier_training import ClassifierTrainingConfig, export_checkpoint, train_classifier
+    from maskscan.classifiers.training.classifier import ClassifierTrainingConfig, export_checkpoint, train_classifier
     from maskscan.pipeline.loading import resolve_device
 
     try:
@@ -96,7 +96,7 @@ def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | No
 @debug_option
 def export_classifier_command(checkpoint: Path, output: Path) -> None:
     """Write a training checkpoint's weights as fp16 .safetensors with their crop policy."""
-    from maskscan.classifiers.classifier_training import export_checkpoint
+    from maskscan.classifiers.training.classifier import export_checkpoint
 
     export_checkpoint(checkpoint, output)
     click.echo(f"exported {output}")
@@ -139,7 +139,7 @@ def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_
     """Train the YOLO face detector on the scenes' fixed train split, fully offline."""
     import os
 
-    from maskscan.classifiers.detector_training import DetectorTrainingConfig, resume_detector, train_detector
+    from maskscan.classifiers.training.detector import DetectorTrainingConfig, resume_detector, train_detector
     from maskscan.classifiers.pretrained_files import yolo11n_coco_path
 
     os.environ.setdefault("YOLO_VERBOSE", "true")  # training progress is the point here

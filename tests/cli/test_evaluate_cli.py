@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from maskscan.classifiers.shipped import mask_threshold_for
 from maskscan.cli.main import cli
-from tests.classifiers.test_detector_training import make_scenes
+from tests.classifiers.training.test_detector_training import make_scenes
 from tests.conftest import shared_path
 
 

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from maskscan.classifiers.detector_evaluation import average_precision, evaluate_detections
-from maskscan.classifiers.metrics import BinaryMetrics
-from maskscan.classifiers.scenes import FaceBox, ScenePhoto
+from maskscan.classifiers.evaluation.detector import average_precision, evaluate_detections
+from maskscan.classifiers.evaluation.metrics import BinaryMetrics
+from maskscan.classifiers.datasets.voc import FaceBox, ScenePhoto
 
 
 def test_binary_metrics_against_a_hand_computed_confusion_matrix() -> None:

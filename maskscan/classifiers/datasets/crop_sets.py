@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from maskscan.classifiers.crops import CropPolicy
-from maskscan.classifiers.scenes import Split, load_scenes
+from maskscan.classifiers.datasets.voc import Split, load_scenes
 
 _FOLDER_LABELS = {"withmask": 0, "with_mask": 0, "withoutmask": 1, "without_mask": 1}
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}

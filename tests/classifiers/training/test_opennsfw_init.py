@@ -3,7 +3,7 @@ import pytest
 import torch
 from torchvision import models
 
-from maskscan.classifiers.opennsfw_init import _widen, resnet50_state_from_opennsfw
+from maskscan.classifiers.training.opennsfw_init import _widen, resnet50_state_from_opennsfw
 
 
 def test_widening_keeps_the_function_of_a_conv_pair() -> None:

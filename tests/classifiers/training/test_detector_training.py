@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from maskscan.classifiers.detector_training import DetectorTrainingConfig, train_detector
+from maskscan.classifiers.training.detector import DetectorTrainingConfig, train_detector
 from maskscan.classifiers.face_detector import YoloFaceDetector
 
 ANNOTATION = """<annotation><filename>{name}.jpg</filename><size><width>160</width><height>128</height></size>

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from maskscan.classifiers.detector_data import write_yolo_dataset, yolo_label_lines
-from maskscan.classifiers.scenes import VALIDATION_PERCENT, load_scenes, parse_voc, split_of
+from maskscan.classifiers.training.yolo_dataset import write_yolo_dataset, yolo_label_lines
+from maskscan.classifiers.datasets.voc import VALIDATION_PERCENT, load_scenes, parse_voc, split_of
 
 VOC = """<annotation>
   <filename>street.jpg</filename>
@@ -86,7 +86,7 @@ def test_negative_images_join_the_train_split_with_empty_labels(tmp_path: Path) 
 def test_background_boxes_touch_no_face(tmp_path: Path) -> None:
     import random
 
-    from maskscan.classifiers.detector_data import _overlaps, background_boxes
+    from maskscan.classifiers.training.yolo_dataset import _overlaps, background_boxes
 
     photo = parse_voc(write_voc(tmp_path) / "annotations" / "street.xml", tmp_path / "images")
     boxes = background_boxes(photo, 5, random.Random(1), min_share=0.2)

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from maskscan.classifiers.classifier_data import load_evaluation_crops
+from maskscan.classifiers.datasets.crop_sets import load_evaluation_crops
 from maskscan.classifiers.mask_classifier import MaskClassifier
-from maskscan.classifiers.metrics import BinaryMetrics
-from maskscan.classifiers.operating_point import THRESHOLD_GRID, cross_validate_threshold
-from maskscan.classifiers.scenes import Split
+from maskscan.classifiers.evaluation.metrics import BinaryMetrics
+from maskscan.classifiers.evaluation.operating_point import THRESHOLD_GRID, cross_validate_threshold
+from maskscan.classifiers.datasets.voc import Split
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from maskscan.classifiers.classifier_evaluation import evaluate_classifier
-from maskscan.classifiers.classifier_training import (
+from maskscan.classifiers.evaluation.classifier import evaluate_classifier
+from maskscan.classifiers.training.classifier import (
     ClassifierTrainingConfig,
     export_checkpoint,
     initial_state,

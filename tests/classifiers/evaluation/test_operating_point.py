@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskscan.classifiers.classifier_evaluation import (ScoredCrops, best_balanced_threshold,
+from maskscan.classifiers.evaluation.classifier import (ScoredCrops, best_balanced_threshold,
                                                         cross_validate_classifier_threshold)
-from maskscan.classifiers.detector_evaluation import cross_validate_detector_threshold, lowest_threshold_with_precision
-from maskscan.classifiers.operating_point import cross_validate_threshold, fold_of
-from maskscan.classifiers.scenes import FaceBox, ScenePhoto
+from maskscan.classifiers.evaluation.detector import cross_validate_detector_threshold, lowest_threshold_with_precision
+from maskscan.classifiers.evaluation.operating_point import cross_validate_threshold, fold_of
+from maskscan.classifiers.datasets.voc import FaceBox, ScenePhoto
 
 
 def test_folds_come_from_the_file_name_alone_and_are_even() -> None:

@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 from torchvision.ops import box_iou
 
-from maskscan.classifiers.operating_point import THRESHOLD_GRID, cross_validate_threshold
-from maskscan.classifiers.scenes import ScenePhoto
+from maskscan.classifiers.evaluation.operating_point import THRESHOLD_GRID, cross_validate_threshold
+from maskscan.classifiers.datasets.voc import ScenePhoto
 
 WIDTH_BUCKETS = ((0, 16, "<16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, float("inf"), ">=64"))
 RECALL_GROUPS = ("masked", "unmasked")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from maskscan.classifiers.scenes import FaceBox, ScenePhoto, load_scenes
+from maskscan.classifiers.datasets.voc import FaceBox, ScenePhoto, load_scenes
 
 
 def yolo_label_lines(photo: ScenePhoto) -> list[str]:

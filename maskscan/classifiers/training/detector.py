@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskscan.classifiers.detector_data import write_yolo_dataset
+from maskscan.classifiers.training.yolo_dataset import write_yolo_dataset
 from maskscan.classifiers.yolo_offline import import_ultralytics, require_local_weights
 
 
