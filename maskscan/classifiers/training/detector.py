@@ -1,17 +1,18 @@
-"""Train maskscan's YOLO face detector on the mask-scenes photos, offline."""
+"""Train maskscan's YOLO face detector on VOC face sets, offline."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskscan.classifiers.training.yolo_dataset import write_yolo_dataset
+from maskscan.classifiers.training.yolo_dataset import VocSet, write_yolo_dataset
 from maskscan.classifiers.yolo_offline import import_ultralytics, require_local_weights
 
 
 @dataclass(frozen=True)
 class DetectorTrainingConfig:
-    voc_root: Path
+    voc_sets: tuple[VocSet, ...]
+    """The VOC face sets trained on, each with its sampling weight."""
     out_dir: Path
     init_weights: Path | None
     """A local COCO-pretrained YOLO checkpoint whose backbone starts the model; None = random init."""
@@ -34,13 +35,16 @@ class DetectorTrainingConfig:
     """Initial learning rate; None lets ultralytics choose (use a small one to fine-tune)."""
     negative_images: tuple[Path, ...] = field(default=())
     """Pictures known to show no face, trained on with empty labels (hard negatives)."""
+    ignore_below: float = 0.0
+    """Faces narrower than this many pixels at `imgsz` are painted out instead of trained on."""
 
 
 def train_detector(config: DetectorTrainingConfig) -> Path:
     """Convert the VOC data, train, and return the path of the best checkpoint."""
     ultralytics = import_ultralytics()
-    data_yaml = write_yolo_dataset(config.voc_root, config.out_dir / "dataset", config.background_per_photo,
-                                   config.unmasked_repeat, config.seed, config.negative_images)
+    data_yaml = write_yolo_dataset(config.voc_sets, config.out_dir / "dataset", config.background_per_photo,
+                                   config.unmasked_repeat, config.seed, config.negative_images, config.imgsz,
+                                   config.ignore_below)
     model = ultralytics.YOLO(f"{config.model}.yaml")
     if config.init_weights is not None:
         model.load(str(require_local_weights(config.init_weights)))

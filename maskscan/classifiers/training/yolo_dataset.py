@@ -1,29 +1,67 @@
-"""PASCAL VOC scenes to an ultralytics YOLO data set (one class: face)."""
+"""PASCAL VOC face sets to one ultralytics YOLO data set (one class: face)."""
 
 from __future__ import annotations
 
 import os
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from maskscan.classifiers.datasets.voc import FaceBox, ScenePhoto, load_scenes
 
 
-def yolo_label_lines(photo: ScenePhoto) -> list[str]:
-    """`class cx cy w h` lines, normalised to the image size, for every face of a photo."""
+@dataclass(frozen=True)
+class VocSet:
+    """A VOC folder and how often each of its training photos appears per epoch (on average).
+
+    A weight below 1 keeps a fixed, seeded share of the photos; 2.5 means every photo twice and
+    half of them a third time."""
+
+    root: Path
+    weight: float = 1.0
+
+    @property
+    def name(self) -> str:
+        return Path(self.root).name
+
+
+def yolo_label_lines(photo: ScenePhoto, faces: Sequence[FaceBox] | None = None) -> list[str]:
+    """`class cx cy w h` lines, normalised to the image size, for the faces of a photo (default: all)."""
     if photo.width <= 0 or photo.height <= 0:
         raise ValueError(f"{photo.image_path}: annotation has no image size")
     lines = []
-    for face in photo.faces:
+    for face in photo.faces if faces is None else faces:
         cx = (face.x1 + face.x2) / 2 / photo.width
         cy = (face.y1 + face.y2) / 2 / photo.height
         w = (face.x2 - face.x1) / photo.width
         h = (face.y2 - face.y1) / photo.height
         lines.append(f"0 {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
     return lines
+
+
+def tiny_faces(photo: ScenePhoto, imgsz: int, min_width: float) -> list[FaceBox]:
+    """Faces narrower than `min_width` pixels once the photo is letterboxed to `imgsz`."""
+    scale = imgsz / max(photo.width, photo.height)
+    return [face for face in photo.faces if face.width * scale < min_width]
+
+
+def paint_out(image: Image.Image, faces: Sequence[FaceBox]) -> Image.Image:
+    """The image with each face's box filled with that box's mean colour.
+
+    How tiny faces are ignored: left labelled they teach the detector boxes it cannot
+    localise; left unlabelled they teach it that faces are background."""
+    pixels = np.array(image.convert("RGB"))
+    for face in faces:
+        x1, y1 = int(np.floor(face.x1)), int(np.floor(face.y1))
+        x2, y2 = int(np.ceil(face.x2)), int(np.ceil(face.y2))
+        region = pixels[y1:y2, x1:x2]
+        if region.size:
+            region[...] = region.reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
+    return Image.fromarray(pixels)
 
 
 def _link(source: Path, target: Path) -> None:
@@ -61,37 +99,48 @@ def background_boxes(photo: ScenePhoto, count: int, rng: random.Random, min_shar
     return boxes
 
 
-def write_yolo_dataset(voc_root: Path, out_dir: Path, background_per_photo: float = 0.0, unmasked_repeat: int = 1,
-                       seed: int = 0, negative_images: Sequence[Path] = ()) -> Path:
-    """Lay out `images/{train,val}` (links to the photos) and `labels/{train,val}`.
+def _copies(weight: float, rng: random.Random) -> int:
+    whole = int(weight)
+    return whole + (rng.random() < weight - whole)
 
-    The split is the scenes' fixed file-name-hash split. Only the train split gets extras:
-    `background_per_photo` face-free crops on average (empty labels; a fraction is a
-    probability), photos with an unmasked face `unmasked_repeat` times (unmasked faces are
-    the minority), and `negative_images`: pictures known to show no face (for example frames
-    of a camera's empty footage), with empty labels. Returns the data set YAML,
-    which has no `download:` key, so ultralytics never tries to fetch anything.
+
+def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, background_per_photo: float = 0.0,
+                       unmasked_repeat: int = 1, seed: int = 0, negative_images: Sequence[Path] = (),
+                       imgsz: int = 512, ignore_below: float = 0.0) -> Path:
+    """Lay out `images/{train,val}` and `labels/{train,val}` from one or more VOC sets.
+
+    Each set keeps its fixed file-name-hash split (its test split is never written). File
+    stems are `<set>__<photo>`. Only the train split gets extras: each set's sampling weight,
+    `background_per_photo` face-free crops on average (empty labels), photos with an
+    unmasked face `unmasked_repeat` times (unmasked faces are the minority), and
+    `negative_images`: pictures known to show no face (for example frames of a camera's empty
+    footage), with empty labels. Faces narrower than `ignore_below` pixels at `imgsz` are
+    painted out in both splits (see `paint_out`). Returns the data set YAML, which has no
+    `download:` key, so ultralytics never tries to fetch anything.
     """
     out_dir = Path(out_dir).resolve()
     rng = random.Random(seed)
+    sets = [s if isinstance(s, VocSet) else VocSet(Path(s)) for s in voc_sets]
     for split in ("train", "val"):
         images_dir = out_dir / "images" / split
         labels_dir = out_dir / "labels" / split
         images_dir.mkdir(parents=True, exist_ok=True)
         labels_dir.mkdir(parents=True, exist_ok=True)
-        for photo in load_scenes(voc_root, split):
-            if not photo.image_path.is_file():
-                raise FileNotFoundError(f"{photo.image_path}: image named by its annotation is missing")
-            labels = "\n".join(yolo_label_lines(photo)) + "\n"
-            copies = unmasked_repeat if split == "train" and any(not f.masked for f in photo.faces) else 1
-            for copy in range(copies):
-                stem = photo.image_path.stem + (f"_repeat{copy}" if copy else "")
-                _link(photo.image_path, images_dir / f"{stem}{photo.image_path.suffix}")
-                (labels_dir / f"{stem}.txt").write_text(labels)
-            if split == "train" and background_per_photo:
-                whole = int(background_per_photo)
-                count = whole + (rng.random() < background_per_photo - whole)
-                _write_backgrounds(photo, images_dir, labels_dir, count, rng)
+        for voc_set in sets:
+            for photo in load_scenes(voc_set.root, split):
+                if not photo.image_path.is_file():
+                    raise FileNotFoundError(f"{photo.image_path}: image named by its annotation is missing")
+                copies = 1
+                if split == "train":
+                    copies = _copies(voc_set.weight, rng)
+                    if any(f.mask_state == "unmasked" for f in photo.faces):
+                        copies *= unmasked_repeat
+                if copies:
+                    _write_photo(photo, f"{voc_set.name}__{photo.image_path.stem}", copies, images_dir,
+                                 labels_dir, tiny_faces(photo, imgsz, ignore_below) if ignore_below else [])
+                if split == "train" and background_per_photo:
+                    _write_backgrounds(photo, f"{voc_set.name}__{photo.image_path.stem}", images_dir, labels_dir,
+                                       _copies(background_per_photo, rng), rng)
     for index, image_path in enumerate(negative_images):
         stem = f"negative{index:05d}_{Path(image_path).stem}"
         _link(Path(image_path), out_dir / "images" / "train" / f"{stem}{Path(image_path).suffix}")
@@ -103,14 +152,30 @@ def write_yolo_dataset(voc_root: Path, out_dir: Path, background_per_photo: floa
     return yaml_path
 
 
-def _write_backgrounds(photo: ScenePhoto, images_dir: Path, labels_dir: Path, count: int, rng: random.Random) -> None:
+def _write_photo(photo: ScenePhoto, stem: str, copies: int, images_dir: Path, labels_dir: Path,
+                 ignored: list[FaceBox]) -> None:
+    labels = "\n".join(yolo_label_lines(photo, [f for f in photo.faces if f not in ignored])) + "\n"
+    for copy in range(copies):
+        copy_stem = stem + (f"_repeat{copy}" if copy else "")
+        image_path = images_dir / f"{copy_stem}.jpg"
+        if ignored and copy == 0:
+            with Image.open(photo.image_path) as image:
+                paint_out(image, ignored).save(image_path, quality=95)
+        elif ignored:
+            _link(images_dir / f"{stem}.jpg", image_path)
+        else:
+            _link(photo.image_path, images_dir / f"{copy_stem}{photo.image_path.suffix}")
+        (labels_dir / f"{copy_stem}.txt").write_text(labels)
+
+
+def _write_backgrounds(photo: ScenePhoto, stem: str, images_dir: Path, labels_dir: Path, count: int,
+                       rng: random.Random) -> None:
     boxes = background_boxes(photo, count, rng) if count else []
     if not boxes:
         return
     with Image.open(photo.image_path) as image:
         rgb = image.convert("RGB")
         for index, box in enumerate(boxes):
-            stem = f"{photo.image_path.stem}_background{index}"
             rgb.crop(tuple(round(v) for v in box)).resize((photo.width, photo.height), Image.BILINEAR).save(
-                images_dir / f"{stem}.jpg", quality=92)
-            (labels_dir / f"{stem}.txt").write_text("")
+                images_dir / f"{stem}_background{index}.jpg", quality=92)
+            (labels_dir / f"{stem}_background{index}.txt").write_text("")

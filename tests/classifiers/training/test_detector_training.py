@@ -5,6 +5,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from maskscan.classifiers.training.detector import DetectorTrainingConfig, train_detector
+from maskscan.classifiers.training.yolo_dataset import VocSet
 from maskscan.classifiers.face_detector import YoloFaceDetector
 
 ANNOTATION = """<annotation><filename>{name}.jpg</filename><size><width>160</width><height>128</height></size>
@@ -32,7 +33,7 @@ def make_scenes(root: Path, count: int) -> Path:
 @pytest.mark.timeout(600)
 def test_tiny_training_completes_offline(tmp_path: Path) -> None:
     scenes = make_scenes(tmp_path / "voc", 24)
-    config = DetectorTrainingConfig(voc_root=scenes, out_dir=tmp_path / "runs", init_weights=None, imgsz=128,
+    config = DetectorTrainingConfig(voc_sets=(VocSet(scenes),), out_dir=tmp_path / "runs", init_weights=None, imgsz=128,
                                     epochs=2, batch=8, workers=0)
     best = train_detector(config)  # the session-wide socket guard fails this if anything goes online
     assert best.is_file()
