@@ -51,6 +51,7 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """No test writes maskscan.db or clips/ into the checkout, or settings into the home folder."""
     monkeypatch.setenv("MASKSCAN_CACHE", str(tmp_path_factory.getbasetemp() / "maskscan-cache"))
     monkeypatch.delenv("MASKSCAN_DB", raising=False)
+    monkeypatch.setenv("MASKSCAN_SETTLE", "0")  # test footage is always brand new; the settle test sets its own
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from maskscan.cli.database_option import db_option, open_engine
-from maskscan.cli.errors import debug_option
+from maskscan.cli.errors import EXIT_FAILED, CommandError, debug_option
 from maskscan.storage import database
 
 
@@ -20,7 +20,10 @@ def db() -> None:
 def upgrade(db_url: str | None) -> None:
     """Create the tables or upgrade them to the current schema (Alembic)."""
     engine = open_engine(db_url, ensure=False)
-    database.upgrade(engine)
+    try:
+        database.upgrade(engine)
+    except database.DatabaseError as exc:
+        raise CommandError(str(exc), EXIT_FAILED) from exc
     click.echo(f"{engine.url.render_as_string(hide_password=True)}: schema at {database.current_revision(engine)}")
 
 

@@ -18,9 +18,9 @@ from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, debug_option, print_traceback_if_debug
 from maskscan.cli.progress import ConsoleProgress
 from maskscan.pipeline.loading import load_pipeline, resolve_device
-from maskscan.pipeline.media import discover
+from maskscan.pipeline.media import discover, display_path, quoted
 from maskscan.pipeline.recording import time_pattern_regex
-from maskscan.pipeline.runner import FileOutcome, FileProcessor, ProcessOptions
+from maskscan.pipeline.runner import DatabaseUnavailable, FileOutcome, FileProcessor, ProcessOptions
 from maskscan.storage.database import session_factory
 
 EXIT_INTERRUPTED = 130
@@ -45,6 +45,9 @@ def _check_patterns(camera_pattern: str | None, time_pattern: str | None, zone_n
 
 
 def _interrupt(signum: int, _frame: object) -> None:
+    """The first SIGINT or SIGTERM interrupts; later ones are ignored so the roll-back can finish."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -85,6 +88,10 @@ def _interrupt(signum: int, _frame: object) -> None:
                    "default: container creation_time, else the file's modification time.")
 @click.option("--timezone", "zone_name", default="UTC", show_default=True,
               help="IANA zone of times read from file names, e.g. Europe/London.")
+@click.option("--settle", "settle_s", type=click.FloatRange(0), default=60.0, show_default=True,
+              envvar="MASKSCAN_SETTLE", metavar="SECONDS",
+              help="Skip files modified less than SECONDS ago (still being copied); they are processed on a "
+                   "later run. Also $MASKSCAN_SETTLE.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--quiet", is_flag=True, help="Only report failures.")
 @debug_option
@@ -92,7 +99,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
             detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float | None,
             force: bool, claim_timeout: float, max_attempts: int, camera_pattern: str | None, time_pattern: str | None,
-            zone_name: str, as_json: bool, quiet: bool) -> None:
+            zone_name: str, settle_s: float, as_json: bool, quiet: bool) -> None:
     """Analyse videos, images or folders of them (recursively) and store the results.
 
     Videos: mp4, mkv, avi, mov, ts, gif and more; images (jpg, png) count as one-frame videos.
@@ -101,7 +108,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     progress = ConsoleProgress(quiet)
     media, problems = discover(list(paths), glob_pattern)
     for problem in problems:
-        progress.error(f"{problem.path}: {problem.message}")
+        progress.error(f"{quoted(problem.path)}: {problem.message}")
     try:
         torch_device = resolve_device(device)
     except ValueError as exc:
@@ -114,9 +121,10 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     options = ProcessOptions(sample_fps=sample_fps, batch_size=batch_size, clips_dir=None if no_clips else clips_dir,
                              pre_roll_s=pre_roll, post_roll_s=post_roll, force=force, lease_s=claim_timeout,
                              max_attempts=max_attempts, camera_pattern=camera_pattern, time_pattern=time_pattern,
-                             timezone=zone)
+                             timezone=zone, settle_s=settle_s)
     processor = FileProcessor(pipeline, session_factory(engine), options, progress)
     outcomes: list[FileOutcome] = []
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM rolls the current file back, as Ctrl-C does
     try:
         for item in media:
@@ -126,6 +134,9 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     except KeyboardInterrupt:
         progress.error(f"interrupted; the file in progress is pending again ({len(outcomes)} of {len(media)} finished)")
         sys.exit(EXIT_INTERRUPTED)
+    except DatabaseUnavailable as exc:
+        progress.error(f"{exc} ({len(media) - len(outcomes) - 1} files not attempted)")
+        sys.exit(EXIT_FAILED)
     failed = sum(o.status == "failed" for o in outcomes) + len(problems)
     if as_json:
         summary = {
@@ -134,7 +145,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
             "detector": pipeline.detector.name,
             "classifier": pipeline.classifier.name,
             "files": [{k: v for k, v in asdict(o).items() if k != "exception"} for o in outcomes]
-                     + [{"path": str(p.path), "status": "failed", "error": p.message} for p in problems],
+                     + [{"path": display_path(p.path), "status": "failed", "error": p.message} for p in problems],
             "totals": {key: sum(getattr(o, key) for o in outcomes) for key in ("frames", "faces", "masked", "unmasked")}
                       | {"done": sum(o.status == "done" for o in outcomes),
                          "skipped": sum(o.status == "skipped" for o in outcomes), "failed": failed},

@@ -9,16 +9,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from maskscan.pipeline.decode import StreamInfo
-from maskscan.pipeline.media import MediaFile
+from maskscan.pipeline.media import MediaFile, quoted
 from maskscan.pipeline.runner import FileOutcome
 
 
 def describe(outcome: FileOutcome) -> str:
+    path = quoted(outcome.path)
     if outcome.status == "skipped":
-        return f"{outcome.path}: skipped, {outcome.error}"
+        return f"{path}: skipped, {outcome.error}"
     if outcome.status == "failed":
-        return f"{outcome.path}: {outcome.error}"
-    return (f"{outcome.path}: done, {outcome.frames} frames, {outcome.faces} faces "
+        return f"{path}: {outcome.error}"
+    return (f"{path}: done, {outcome.frames} frames, {outcome.faces} faces "
             f"({outcome.masked} mask, {outcome.unmasked} no mask), {len(outcome.clips)} clips, "
             f"{outcome.seconds:.1f} s")
 
@@ -44,7 +45,7 @@ class ConsoleProgress:
                              TextColumn("{task.fields[rate]:.1f} fps  {task.fields[faces]} faces"),
                              TimeElapsedColumn(), console=self.console, transient=True)
         self._bar.start()
-        self._task = self._bar.add_task(media.path.name, total=expected_frames, rate=0.0, faces=0)
+        self._task = self._bar.add_task(quoted(media.path.name), total=expected_frames, rate=0.0, faces=0)
 
     def advance(self, frames: int, faces: int) -> None:
         self._frames += frames
@@ -61,6 +62,10 @@ class ConsoleProgress:
             self.error(describe(outcome))
         elif not self.quiet:
             print(describe(outcome), file=sys.stderr, flush=True)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            print(f"maskscan: warning: {message}", file=sys.stderr, flush=True)
 
     def error(self, message: str) -> None:
         print(f"maskscan: error: {message}", file=sys.stderr, flush=True)

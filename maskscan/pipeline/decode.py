@@ -10,14 +10,26 @@ import itertools
 import math
 import queue
 import threading
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import av
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from maskscan.pipeline.media import MediaFile
+from maskscan.pipeline.media import MediaFile, open_media
+
+MAX_IMAGE_PIXELS = 150_000_000
+"""Larger images fail with a clear error instead of being decoded (a 150-MP RGB image is 450 MB)."""
+MAX_TIMESTAMP_GAP_S = 10.0
+"""Consecutive frames further apart than this (or going back in time) are a timestamp
+discontinuity, e.g. concatenated MPEG-TS segments: the timeline continues from decoded time."""
+INCOMPLETE_TOLERANCE_S = 2.0
+"""Decoding that ends more than this (or 10 % of the stated duration, if more) before the
+duration the file states means the file is incomplete: still being copied, or truncated."""
 
 
 class DecodeError(Exception):
@@ -43,6 +55,36 @@ class DecodedFrame:
     """Seconds from the start of the stream, from the frame's pts."""
     image: np.ndarray
     """(H, W, 3) uint8 RGB, rotated as the file asks to be displayed."""
+
+
+@dataclass
+class Timeline:
+    """Seconds from the start of the stream, continuous through timestamp discontinuities."""
+
+    offset: float | None = None
+    last: float | None = None
+    interval: float = 0.04
+    """The latest step between two frames, used to bridge a discontinuity."""
+    jumps: list[str] = field(default_factory=list)
+    """One note per discontinuity, for the log."""
+
+    def place(self, raw_s: float, frame_index: int) -> float:
+        if self.offset is None or self.last is None:
+            self.offset = -raw_s
+            self.last = 0.0
+            return 0.0
+        timestamp = raw_s + self.offset
+        step = timestamp - self.last
+        if step < -0.5 or step > MAX_TIMESTAMP_GAP_S:
+            bridged = self.last + self.interval
+            self.jumps.append(f"timestamps jump {'back' if step < 0 else 'ahead'} by {abs(step):.2f} s at frame "
+                              f"{frame_index}; continuing from decoded time ({bridged:.2f} s)")
+            self.offset = bridged - raw_s
+            timestamp = bridged
+        elif step > 0:
+            self.interval = step
+        self.last = max(self.last, timestamp)
+        return self.last
 
 
 class FrameSampler:
@@ -83,22 +125,38 @@ def _ffmpeg_message(exc: Exception) -> str:
 class VideoSource:
     """A media file opened for sampled decoding; use as a context manager."""
 
-    def __init__(self, media: MediaFile, sample_fps: float, decoder_threads: int = 0) -> None:
+    def __init__(self, media: MediaFile, sample_fps: float, decoder_threads: int = 0,
+                 handle: BinaryIO | None = None) -> None:
+        """`handle`: the file already opened (with `open_media`); read from its start. By
+        default the source opens the file itself."""
         self.media = media
         self.sample_fps = sample_fps
         self.decoder_threads = decoder_threads
+        self._handle = handle
+        self._owned = ExitStack()
         self._container: av.container.InputContainer | None = None
         self._decoded: Iterator[av.VideoFrame] = iter(())
         self._pending: av.VideoFrame | None = None
         self.info = StreamInfo(None, None, 0, 0)
+        self.timeline = Timeline()
+
+    def _file(self) -> BinaryIO:
+        if self._handle is None:
+            try:
+                self._handle = self._owned.enter_context(open_media(self.media.path))
+            except OSError as exc:
+                raise DecodeError(f"cannot read file ({exc.strerror or exc})") from exc
+        self._handle.seek(0)
+        return self._handle
 
     def __enter__(self) -> "VideoSource":
         if self.media.kind == "image":
             self.info = self._image_info()
             return self
         try:
-            self._container = av.open(str(self.media.path), mode="r")
+            self._container = av.open(self._file(), mode="r")
         except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+            self._owned.close()
             raise DecodeError(f"not a readable video ({_ffmpeg_message(exc)})") from exc
         if not self._container.streams.video:
             self._container.close()
@@ -136,12 +194,29 @@ class VideoSource:
         if self._container is not None:
             self._container.close()
             self._container = None
+        self._owned.close()
+
+    def _open_image(self) -> Image.Image:
+        """The image, opened lazily (header only) and checked against MAX_IMAGE_PIXELS."""
+        try:
+            with warnings.catch_warnings():  # maskscan's own limit replaces Pillow's warning
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(self._file())
+        except Image.DecompressionBombError as exc:
+            raise DecodeError(f"image too large (limit {MAX_IMAGE_PIXELS / 1e6:g} megapixels)") from exc
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DecodeError(f"not a readable image ({exc.__class__.__name__})") from exc
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            image.close()
+            raise DecodeError(f"image too large ({image.width}x{image.height}, "
+                              f"limit {MAX_IMAGE_PIXELS / 1e6:g} megapixels)")
+        return image
 
     def _image_info(self) -> StreamInfo:
         try:
-            with Image.open(self.media.path) as image:
+            with self._open_image() as image:
                 width, height = ImageOps.exif_transpose(image).size
-        except (UnidentifiedImageError, OSError) as exc:
+        except OSError as exc:
             raise DecodeError(f"not a readable image ({exc.__class__.__name__})") from exc
         return StreamInfo(None, None, width, height)
 
@@ -154,6 +229,8 @@ class VideoSource:
         stream = self._container.streams.video[0]
         sampler = FrameSampler(self.sample_fps)
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
+        if start is not None:
+            self.timeline.place(start, 0)
         index = -1
         decoded = itertools.chain([self._pending] if self._pending is not None else [], self._decoded)
         self._pending = None
@@ -162,9 +239,7 @@ class VideoSource:
                 index += 1
                 if frame.time is None:
                     continue
-                if start is None:
-                    start = frame.time
-                timestamp = max(0.0, frame.time - start)
+                timestamp = self.timeline.place(frame.time, index)
                 if not sampler.keep(timestamp):
                     continue
                 image = _rotate(frame.to_ndarray(format="rgb24"), int(getattr(frame, "rotation", 0) or 0))
@@ -173,12 +248,22 @@ class VideoSource:
             raise DecodeError(f"decoding failed after {index} frames ({_ffmpeg_message(exc)})") from exc
         if index < 0:
             raise DecodeError("no decodable video frames")
+        self._check_complete()
+
+    def _check_complete(self) -> None:
+        stated, decoded = self.info.duration_s, self.timeline.last
+        if stated is None or decoded is None:
+            return
+        frame_s = 1 / self.info.fps if self.info.fps else 0.0
+        if decoded + frame_s + max(INCOMPLETE_TOLERANCE_S, 0.1 * stated) < stated:
+            raise DecodeError(f"incomplete file: frames end at {decoded + frame_s:.1f} s of the {stated:.1f} s it "
+                              "states (still being written, or truncated)")
 
     def _image_frame(self) -> DecodedFrame:
         try:
-            with Image.open(self.media.path) as image:
+            with self._open_image() as image:
                 rgb = np.array(ImageOps.exif_transpose(image).convert("RGB"))  # writable, as decoded video frames are
-        except (UnidentifiedImageError, OSError) as exc:
+        except OSError as exc:
             raise DecodeError(f"not a readable image ({exc.__class__.__name__})") from exc
         return DecodedFrame(0, 0.0, rgb)
 
@@ -224,15 +309,18 @@ def batched_frames(source: VideoSource, batch_size: int, prefetch_batches: int =
             yield item
     finally:
         stop.set()
-        worker.join(timeout=5)
+        # wait for the decoder to let go of the container before the caller closes it:
+        # closing it under a decoding thread can crash the process (seen on a double Ctrl-C)
+        worker.join()
 
 
 def read_frame_at(media: MediaFile, timestamp_s: float) -> np.ndarray:
     """The displayed frame at `timestamp_s` seconds from the stream start (seeks, then decodes forward)."""
     if media.kind == "image":
-        return VideoSource(media, 0)._image_frame().image
+        with VideoSource(media, 0) as source:
+            return source._image_frame().image
     try:
-        with av.open(str(media.path)) as container:
+        with open_media(media.path) as handle, av.open(handle) as container:
             stream = container.streams.video[0]
             start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
             target = start + timestamp_s

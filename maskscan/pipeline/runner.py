@@ -7,14 +7,17 @@ the next file.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timezone, tzinfo
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import BinaryIO, Literal, Protocol
 
+from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from maskscan.detections import FaceDetections
@@ -22,9 +25,10 @@ from maskscan.pipeline.annotate import BoxAnnotator
 from maskscan.pipeline.clips import ClipRecord, ViolationClipWriter, write_annotated_image
 from maskscan.pipeline.decode import DecodeError, StreamInfo, VideoSource, batched_frames
 from maskscan.pipeline.inference import FaceMaskPipeline
-from maskscan.pipeline.media import MediaFile
+from maskscan.pipeline.media import MediaFile, display_path, open_media, quoted
 from maskscan.pipeline.recording import recording_of
 from maskscan.storage import results
+from maskscan.storage.database import first_line
 from maskscan.storage.results import MediaInfo
 
 
@@ -43,6 +47,10 @@ class ProcessOptions:
     time_pattern: str | None = None
     timezone: tzinfo = timezone.utc
     """Zone of times read from file names."""
+    settle_s: float = 0.0
+    """Files modified less than this many seconds ago are skipped as still being written."""
+    database_retry_s: float = 60.0
+    """After losing the database, how long to wait for it to come back before giving up the run."""
 
 
 @dataclass
@@ -64,12 +72,40 @@ class FileOutcome:
 class Progress(Protocol):
     def start_file(self, media: MediaFile, info: StreamInfo, expected_frames: int | None) -> None: ...
     def advance(self, frames: int, faces: int) -> None: ...
+    def warn(self, message: str) -> None: ...
     def end_file(self, outcome: FileOutcome) -> None: ...
 
 
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+class DatabaseUnavailable(Exception):
+    """The database was lost and did not come back in time: the run cannot go on."""
+
+
+class _DatabaseLost(Exception):
+    """The connection broke while a file was processed (the file's own data is not at fault)."""
+
+
+class _FileChanged(DecodeError):
+    """The file was modified, truncated or replaced while it was processed."""
+
+
+_CONNECTION_ERRORS = (OperationalError, InterfaceError)
+
+
+def _fingerprint(status: os.stat_result) -> tuple[int, int, int, int]:
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def safe_stem(path: Path) -> str:
+    """The file's stem for names maskscan writes: letters, digits, `.`, `_` and `-` (others
+    become `_`), at most 80 bytes, so that any file system takes it with a suffix."""
+    stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in display_path(path.stem))
+    return stem.encode("utf-8")[:80].decode("utf-8", "ignore").strip(".") or "media"
+
+
+def clip_folder_name(path: Path, sha256: str | None, detector: str, classifier: str) -> str:
+    """`<stem>-<content>-<models>`: one folder per result (file content and models)."""
+    models = hashlib.sha1(f"{detector}\n{classifier}".encode()).hexdigest()[:8]
+    return f"{safe_stem(path)}-{(sha256 or 'unknown')[:10]}-{models}"
 
 
 def _expected_frames(info: StreamInfo, sample_fps: float) -> int | None:
@@ -86,34 +122,91 @@ class FileProcessor:
         self.annotator = BoxAnnotator()
         self.policy = results.ClaimPolicy(results.new_worker_id(), options.lease_s, options.max_attempts, options.force)
 
-    def media_info(self, media: MediaFile) -> tuple[MediaInfo, str | None]:
-        """What identifies the file in the database, and why it cannot be read (None if it can)."""
-        path = media.path.resolve()
-        problem = None
+    def _unsettled(self, media: MediaFile) -> str | None:
+        """Why the file is left for a later run (it is still being written), or None."""
+        if not self.options.settle_s:
+            return None
         try:
-            size, sha256 = path.stat().st_size, file_sha256(path)
-        except OSError as exc:
-            size, sha256, problem = 0, None, f"cannot read file ({exc.strerror or exc})"
-        else:
-            if size == 0:
-                problem = "empty file"
-        return MediaInfo(str(path), sha256, size, self.pipeline.detector.name, self.pipeline.classifier.name), problem
+            age = time.time() - media.path.stat().st_mtime
+        except OSError:
+            return None  # opening it below says what is wrong
+        if age < self.options.settle_s:
+            return f"still being written (modified {max(age, 0):.0f} s ago; --settle {self.options.settle_s:g})"
+        return None
 
     def process(self, media: MediaFile) -> FileOutcome:
+        """Process one file; raises DatabaseUnavailable when the database is gone for good."""
         started = time.monotonic()
-        info, problem = self.media_info(media)
-        outcome = FileOutcome(str(media.path), "done")
-        with self.sessions() as session:
-            if problem:
-                outcome.status, outcome.error = "failed", problem
-                results.record_unreadable(session, info, self.policy, problem)
-            else:
-                self._process_claimed(session, media, info, outcome)
+        outcome = FileOutcome(display_path(media.path), "done")
+        unsettled = self._unsettled(media)
+        if unsettled:
+            outcome.status, outcome.error = "skipped", unsettled
+        else:
+            try:
+                self._open_and_process(media, outcome)
+            except _DatabaseLost as exc:
+                outcome.status, outcome.error = "failed", f"database connection lost ({exc})"
+                outcome.seconds = time.monotonic() - started
+                self.progress.end_file(outcome)
+                self._recover_database(outcome)
+                return outcome
         outcome.seconds = time.monotonic() - started
         self.progress.end_file(outcome)
         return outcome
 
-    def _process_claimed(self, session: Session, media: MediaFile, info: MediaInfo, outcome: FileOutcome) -> None:
+    def _open_and_process(self, media: MediaFile, outcome: FileOutcome) -> None:
+        """Open the file once: the hash, the decoding and the change check all read that one file."""
+        path = media.path.resolve()
+        info = MediaInfo(display_path(path), None, 0, self.pipeline.detector.name, self.pipeline.classifier.name)
+        try:
+            handle = open_media(path)
+        except OSError as exc:
+            self._record_unreadable(info, outcome, f"cannot read file ({exc.strerror or exc})")
+            return
+        with handle:
+            opened = os.fstat(handle.fileno())
+            try:
+                sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+            except OSError as exc:
+                self._record_unreadable(info, outcome, f"cannot read file ({exc.strerror or exc})")
+                return
+            info = MediaInfo(info.path, sha256, opened.st_size, info.detector, info.classifier)
+            if opened.st_size == 0:
+                self._record_unreadable(info, outcome, "empty file")
+                return
+            try:
+                with self.sessions() as session:
+                    self._process_claimed(session, media, info, outcome, handle, _fingerprint(opened))
+            except _CONNECTION_ERRORS as exc:
+                raise _DatabaseLost(first_line(exc)) from exc
+
+    def _record_unreadable(self, info: MediaInfo, outcome: FileOutcome, problem: str) -> None:
+        outcome.status, outcome.error = "failed", problem
+        try:
+            with self.sessions() as session:
+                results.record_unreadable(session, info, self.policy, problem)
+        except _CONNECTION_ERRORS as exc:
+            raise _DatabaseLost(first_line(exc)) from exc
+
+    def _recover_database(self, outcome: FileOutcome) -> None:
+        """Wait (bounded) for the database; then the interrupted file is marked failed."""
+        deadline = time.monotonic() + self.options.database_retry_s
+        while True:
+            try:
+                with self.sessions() as session:
+                    session.execute(text("SELECT 1"))
+                    if outcome.video_id is not None:
+                        results.fail_if_ours(session, outcome.video_id, self.policy, outcome.error or "")
+                return
+            except _CONNECTION_ERRORS as exc:
+                if time.monotonic() >= deadline:
+                    raise DatabaseUnavailable(
+                        f"database unreachable for {self.options.database_retry_s:g} s ({first_line(exc)}); "
+                        "giving up the run") from exc
+                time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
+
+    def _process_claimed(self, session: Session, media: MediaFile, info: MediaInfo, outcome: FileOutcome,
+                         handle: BinaryIO, fingerprint: tuple[int, int, int, int]) -> None:
         claim = results.claim_video(session, info, self.policy)
         video = claim.video
         if video is None:  # a file given up on still counts as failed, so the nightly job says so
@@ -123,7 +216,8 @@ class FileProcessor:
             return
         outcome.video_id = video.id
         try:
-            self._analyse(session, media, video, info, outcome)
+            self._analyse(session, media, video, info, outcome, handle)
+            self._check_unchanged(media, handle, fingerprint)
             results.finish_video(session, video, self.policy)
         except results.ClaimLost as exc:
             outcome.status, outcome.error = "skipped", str(exc)
@@ -133,23 +227,36 @@ class FileProcessor:
         except KeyboardInterrupt:
             results.release_claim(session, video, self.policy)
             raise
+        except _CONNECTION_ERRORS:
+            raise
         except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the batch
             outcome.status, outcome.error, outcome.exception = "failed", f"{type(exc).__name__}: {exc}", exc
             results.fail_claimed(session, video, self.policy, outcome.error)
 
+    @staticmethod
+    def _check_unchanged(media: MediaFile, handle: BinaryIO, fingerprint: tuple[int, int, int, int]) -> None:
+        """The file read is still the file at the path, with the size and time it had when hashed."""
+        try:
+            at_path = _fingerprint(media.path.resolve().stat())
+        except OSError:
+            at_path = None
+        if _fingerprint(os.fstat(handle.fileno())) != fingerprint or at_path != fingerprint:
+            raise _FileChanged("file changed while it was processed (modified, truncated or replaced); "
+                               "it is processed again on the next run")
+
     def _clip_dir(self, media: MediaFile, info: MediaInfo) -> Path | None:
         if self.options.clips_dir is None:
             return None
-        folder = self.options.clips_dir / f"{media.path.stem}-{(info.sha256 or 'unknown')[:10]}"
-        if folder.exists():  # results of an earlier run of this file are being replaced
+        folder = self.options.clips_dir / clip_folder_name(media.path, info.sha256, info.detector, info.classifier)
+        if folder.exists():  # results of an earlier run of this file with these models are being replaced
             shutil.rmtree(folder)
         return folder
 
     def _analyse(self, session: Session, media: MediaFile, video: results.Video, info: MediaInfo,
-                 outcome: FileOutcome) -> None:
+                 outcome: FileOutcome, handle: BinaryIO) -> None:
         clip_dir = self._clip_dir(media, info)
         try:
-            self._analyse_into(session, media, video, outcome, clip_dir)
+            self._analyse_into(session, media, video, outcome, clip_dir, handle)
         except results.ClaimLost:
             raise  # the folder now belongs to the worker that took the file over
         except BaseException:
@@ -158,12 +265,13 @@ class FileProcessor:
             raise
 
     def _analyse_into(self, session: Session, media: MediaFile, video: results.Video, outcome: FileOutcome,
-                      clip_dir: Path | None) -> None:
+                      clip_dir: Path | None, handle: BinaryIO) -> None:
         def record_clip(clip: ClipRecord) -> None:
             results.add_clip(session, video, self.policy, clip.start_s, clip.end_s, str(clip.path), clip.reason)
             outcome.clips.append(str(clip.path))
 
-        with VideoSource(media, self.options.sample_fps, self.options.decoder_threads) as source:
+        clip_stem = safe_stem(media.path)
+        with VideoSource(media, self.options.sample_fps, self.options.decoder_threads, handle) as source:
             stream = source.info
             recording = recording_of(media.path, stream.creation_time, self.options.camera_pattern,
                                      self.options.time_pattern, self.options.timezone)
@@ -172,7 +280,7 @@ class FileProcessor:
                 recording.source))
             self.progress.start_file(media, stream, _expected_frames(stream, self.options.sample_fps))
             rate = self.options.sample_fps or stream.fps or 5.0
-            writer = (ViolationClipWriter(clip_dir, media.path.stem, rate, self.options.pre_roll_s,
+            writer = (ViolationClipWriter(clip_dir, clip_stem, rate, self.options.pre_roll_s,
                                           self.options.post_roll_s, record_clip, self.annotator)
                       if clip_dir is not None and media.kind == "video" else None)
             with writer or nullcontext():
@@ -186,10 +294,12 @@ class FileProcessor:
                         if writer is not None:
                             writer.add(frame.timestamp_s, frame.image, found)
                         elif clip_dir is not None and found.unmasked_count:
-                            path = clip_dir / f"{media.path.stem}.jpg"
+                            path = clip_dir / f"{clip_stem}.jpg"
                             write_annotated_image(path, self.annotator.annotate(frame.image, found))
                             record_clip(ClipRecord(0.0, 0.0, path))
                     self.progress.advance(len(batch), sum(len(f) for f in faces))
+            for note in source.timeline.jumps:
+                self.progress.warn(f"{quoted(outcome.path)}: {note}")
 
     @staticmethod
     def _count(outcome: FileOutcome, faces: FaceDetections) -> None:

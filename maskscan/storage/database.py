@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from alembic.util.exc import CommandError as AlembicCommandError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DB_URL = "sqlite:///maskscan.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+SCHEMA_LOCK_KEY = 0x6D61736B7363616E % (2**63)
+"""PostgreSQL advisory lock held while the schema is created or upgraded ('maskscan' in hex)."""
 
 
 class DatabaseError(Exception):
@@ -27,10 +34,22 @@ def resolve_db_url(url: str | None) -> str:
     return url or os.environ.get("MASKSCAN_DB") or DEFAULT_DB_URL
 
 
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***, even when the URL does not parse."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets foreign keys and a busy timeout, PostgreSQL psycopg 3."""
     try:
         parsed = make_url(url)
+        if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+            raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r} in {redact(url)!r}: "
+                                "maskscan stores results in SQLite (sqlite:///file.db) or PostgreSQL "
+                                "(postgresql+psycopg://user@host/db)")
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_backend_name() == "sqlite":
@@ -40,7 +59,7 @@ def create_db_engine(url: str) -> Engine:
             # sessions in UTC, so that SQL grouping by hour or day means the same everywhere
             engine = create_engine(parsed, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-        raise DatabaseError(f"bad database URL {url!r}: {exc}") from exc
+        raise DatabaseError(f"bad database URL {redact(url)!r}: {type(exc).__name__}") from exc
     return engine
 
 
@@ -66,31 +85,66 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Create or upgrade the schema with Alembic."""
-    config = _alembic_config(engine)
+@contextmanager
+def _schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that holds the schema lock: workers starting together on a fresh database
+    take turns (an advisory lock on PostgreSQL, a write transaction on SQLite), so one creates
+    the schema and the others find it made."""
     try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            elif engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            yield connection
+            connection.commit()
     except OperationalError as exc:
         raise DatabaseError(f"cannot reach database {engine.url.render_as_string(hide_password=True)}: "
                             f"{first_line(exc)}") from exc
+
+
+def _upgrade_on(connection: Connection, revision: str) -> None:
+    config = _alembic_config(connection.engine)
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+def _known(revision: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(_alembic_config(None)).get_revision(revision) is not None  # type: ignore[arg-type]
+    except AlembicCommandError:
+        return False
+
+
+def _newer_than_us(engine: Engine, revision: str) -> DatabaseError:
+    from importlib.metadata import version
+
+    return DatabaseError(f"database {engine.url.render_as_string(hide_password=True)} is at schema {revision}, "
+                         f"which this maskscan ({version('maskscan')}, schema {head_revision()}) does not know: "
+                         "it was written by a newer maskscan; upgrade maskscan")
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema with Alembic."""
+    with _schema_transaction(engine) as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and not _known(current):
+            raise _newer_than_us(engine, current)
+        _upgrade_on(connection, revision)
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Upgrade an empty database; refuse one whose schema is behind (the user runs `db upgrade`)."""
-    try:
-        revision = current_revision(engine)
-        has_tables = bool(inspect(engine).get_table_names())
-    except OperationalError as exc:
-        raise DatabaseError(f"cannot reach database {engine.url.render_as_string(hide_password=True)}: "
-                            f"{first_line(exc)}") from exc
+    """Create the schema in an empty database; refuse one whose schema is behind (the user runs
+    `db upgrade`) or ahead (written by a newer maskscan)."""
+    with _schema_transaction(engine) as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+        if revision is None and not inspect(connection).get_table_names():
+            _upgrade_on(connection, "head")
+            return
     if revision == head_revision():
         return
-    if revision is None and not has_tables:
-        upgrade(engine)
-        return
+    if revision is not None and not _known(revision):
+        raise _newer_than_us(engine, revision)
     raise DatabaseError(f"database {engine.url.render_as_string(hide_password=True)} is at schema "
                         f"{revision or 'unknown'}, not {head_revision()}: run `maskscan db upgrade`")
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-VIDEO_STATUSES = ("pending", "running", "done", "failed")
+VIDEO_STATUSES = ("pending", "running", "done", "failed", "superseded")
 
 naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -32,7 +32,8 @@ class Video(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text, index=True)
+    """Absolute; bytes that are not UTF-8 appear as `\\xNN`."""
     sha256: Mapped[str | None] = mapped_column(String(64))  # None: the file could not be read
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     duration_s: Mapped[float | None] = mapped_column(Float)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,10 +82,25 @@ def find_video(session: Session, info: MediaInfo) -> Video | None:
     return session.scalars(query.execution_options(populate_existing=True)).first()
 
 
+def _worker_alive(worker: str | None) -> bool:
+    """False only for a worker known dead: a process of this host that no longer exists."""
+    host, _, rest = (worker or "").partition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(rest.split(":")[0]), 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, OSError):
+        return True
+    return True
+
+
 def _held_elsewhere(video: Video, policy: ClaimPolicy, now: datetime) -> bool:
+    """Another live worker holds the file: its heartbeat is fresh, and it is not a dead process of this host."""
     heartbeat = _aware(video.heartbeat_at)
     return (video.status == "running" and video.worker != policy.worker and heartbeat is not None
-            and now - heartbeat < timedelta(seconds=policy.lease_s))
+            and now - heartbeat < timedelta(seconds=policy.lease_s) and _worker_alive(video.worker))
 
 
 def _refusal(video: Video, policy: ClaimPolicy, now: datetime) -> Claim | None:
@@ -214,7 +229,14 @@ def add_clip(session: Session, video: Video, policy: ClaimPolicy, start_s: float
 
 
 def finish_video(session: Session, video: Video, policy: ClaimPolicy) -> None:
+    """Mark the file done; earlier versions of it (other content at the same path) leave the reports."""
     _still_ours(session, video, policy, status="done", finished_at=_now())
+    session.execute(
+        update(Video)
+        .where(Video.path == video.path, Video.id != video.id, Video.status.in_(("done", "failed", "pending")),
+               or_(Video.sha256.is_(None), Video.sha256 != video.sha256))
+        .values(status="superseded", error=f"superseded by video {video.id} (new content at the same path)")
+    )
     session.commit()
 
 
@@ -224,6 +246,17 @@ def fail_claimed(session: Session, video: Video, policy: ClaimPolicy, error: str
     clear_results(session, video.id)
     _still_ours(session, video, policy, status="failed", error=error, frames_analysed=0, finished_at=_now())
     session.commit()
+
+
+def fail_if_ours(session: Session, video_id: int, policy: ClaimPolicy, error: str) -> None:
+    """After a lost connection: fail the file we were processing, if the claim is still ours."""
+    video = session.get(Video, video_id, populate_existing=True)
+    if video is None or video.worker != policy.worker or video.status != "running":
+        return
+    try:
+        fail_claimed(session, video, policy, error)
+    except ClaimLost:
+        pass
 
 
 def release_claim(session: Session, video: Video, policy: ClaimPolicy) -> None:

@@ -45,10 +45,19 @@ def test_upgrade_keeps_existing_rows(db_url: str) -> None:
 def test_outdated_schema_is_refused_with_advice(db_url: str) -> None:
     engine = database.create_db_engine(db_url)
     database.upgrade(engine, "0001")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'older'")
     with pytest.raises(database.DatabaseError, match="maskscan db upgrade"):
         database.ensure_schema(engine)
+
+
+def test_schema_of_a_newer_maskscan_asks_to_upgrade_maskscan(db_url: str) -> None:
+    engine = database.create_db_engine(db_url)
+    database.upgrade(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0999'")
+    for attempt in (database.ensure_schema, database.upgrade):  # `db upgrade` cannot help either
+        with pytest.raises(database.DatabaseError, match="written by a newer maskscan; upgrade maskscan") as caught:
+            attempt(engine)
+        assert "db upgrade" not in str(caught.value)
 
 
 def _faces(labels: list[str]) -> FaceDetections:
