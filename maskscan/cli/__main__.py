@@ -1,3 +1,3 @@
-from maskscan.cli.main import cli
+from maskscan.cli.entry import main
 
-cli()
+main()

@@ -11,6 +11,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from maskscan.atomic import atomic_output
 from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import debug_option
 from maskscan.storage.reports import GROUPINGS, ReportFilter, clip_table, compliance_report, frame_table, worst_frames
@@ -31,6 +32,28 @@ def _describe(filters: ReportFilter) -> str:
     if filters.videos:
         parts.append(f"videos {', '.join(filters.videos)}")
     return "; ".join(parts) or "all footage"
+
+
+def _not_empty(_ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    if any(not value.strip() for value in values):
+        raise click.BadParameter("must not be empty", param=param)
+    return values
+
+
+SPREADSHEET_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading `'` (OWASP CSV injection)."""
+    def neutralise(value: object) -> object:
+        return f"'{value}" if isinstance(value, str) and value.startswith(SPREADSHEET_FORMULA_START) else value
+
+    return table.apply(lambda column: column.map(neutralise) if column.dtype == object else column)
+
+
+def _write(target: Path, text: str) -> None:
+    with atomic_output(target) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
 def _print_table(report: pd.DataFrame, title: str) -> None:
@@ -54,8 +77,9 @@ def _cell(value: object) -> str:
 @db_option
 @click.option("--since", type=click.DateTime(DATE_FORMATS), help="Recorded at or after (UTC), e.g. 2026-11-24.")
 @click.option("--until", type=click.DateTime(DATE_FORMATS), help="Recorded before (UTC).")
-@click.option("--camera", "cameras", multiple=True, help="Only these cameras (repeatable).")
-@click.option("--video", "videos", multiple=True, help="Only these videos: id, path or file name (repeatable).")
+@click.option("--camera", "cameras", multiple=True, callback=_not_empty, help="Only these cameras (repeatable).")
+@click.option("--video", "videos", multiple=True, callback=_not_empty,
+              help="Only these videos: id, path or file name (repeatable).")
 @click.option("--by", "grouping", type=click.Choice(GROUPINGS), multiple=True,
               help="Group by (repeatable, e.g. --by camera --by day); default: one total.")
 @click.option("--format", "output_format", type=click.Choice(["table", "csv", "json", "html"]), default="table",
@@ -87,14 +111,14 @@ def report(db_url: str | None, since: datetime | None, until: datetime | None, c
         text = render_html("maskscan compliance report", _describe(filters), table, frames, clips, worst, engine,
                            blur_faces)
         target = output or Path("maskscan-report.html")
-        target.write_text(text, encoding="utf-8")
+        _write(target, text)
         click.echo(f"wrote {target}", err=True)
         return
     if output_format == "csv":
-        text = table.to_csv(index=False)
+        text = spreadsheet_safe(table).to_csv(index=False)
     else:
         text = json.dumps(json.loads(table.to_json(orient="records", date_format="iso")), indent=2) + "\n"
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        _write(output, text)
     else:
         click.echo(text, nl=False)

@@ -12,6 +12,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from maskscan.atomic import atomic_output, put_in_place, temporary_path
 from maskscan.detections import FaceDetections
 from maskscan.pipeline.annotate import BoxAnnotator
 
@@ -31,8 +32,11 @@ def _even(image: np.ndarray) -> np.ndarray:
 
 
 class _Mp4Writer:
+    """An H.264 MP4 written under a temporary name; `close` puts it in place, `abort` drops it."""
+
     def __init__(self, path: Path, rate: Fraction, width: int, height: int) -> None:
-        self.container = av.open(str(path), mode="w")
+        self.path, self.temporary = path, temporary_path(path)
+        self.container = av.open(str(self.temporary), mode="w", format="mp4")
         self.stream = self.container.add_stream("libx264", rate=rate)
         self.stream.width, self.stream.height = width, height
         self.stream.pix_fmt = "yuv420p"
@@ -46,8 +50,18 @@ class _Mp4Writer:
         self.container.mux(self.stream.encode(frame))
 
     def close(self) -> None:
-        self.container.mux(self.stream.encode(None))
-        self.container.close()
+        try:
+            self.container.mux(self.stream.encode(None))
+            self.container.close()
+            put_in_place(self.temporary, self.path)
+        finally:
+            self.temporary.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        try:
+            self.container.close()
+        finally:
+            self.temporary.unlink(missing_ok=True)
 
 
 class ViolationClipWriter:
@@ -77,8 +91,7 @@ class ViolationClipWriter:
         if exc_type is None:
             self.close()
         elif self._writer is not None:  # failed file: leave no half clip behind
-            self._writer.close()
-            self._path.unlink(missing_ok=True)  # type: ignore[union-attr]
+            self._writer.abort()
             self._writer = None
 
     def add(self, timestamp_s: float, image: np.ndarray, faces: FaceDetections) -> None:
@@ -120,5 +133,5 @@ class ViolationClipWriter:
 
 
 def write_annotated_image(path: Path, annotated: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(annotated).save(path, quality=90)
+    with atomic_output(path) as temporary:
+        Image.fromarray(annotated).save(temporary, format="JPEG", quality=90)

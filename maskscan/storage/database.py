@@ -59,7 +59,7 @@ def create_db_engine(url: str) -> Engine:
             # sessions in UTC, so that SQL grouping by hour or day means the same everywhere
             engine = create_engine(parsed, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-        raise DatabaseError(f"bad database URL {redact(url)!r}: {type(exc).__name__}") from exc
+        raise DatabaseError(f"bad database URL {redact(url)!r}: {redact(first_line(exc))}") from exc
     return engine
 
 

@@ -29,7 +29,7 @@ class ReportFilter:
     """Recorded time, exclusive."""
     cameras: Sequence[str] = field(default_factory=tuple)
     videos: Sequence[str] = field(default_factory=tuple)
-    """Video ids or paths (a path matches its end, so a file name is enough)."""
+    """Video ids or paths (a path matches whole components at its end, so a file name is enough)."""
 
 
 def _video_conditions(filters: ReportFilter) -> list:
@@ -39,7 +39,9 @@ def _video_conditions(filters: ReportFilter) -> list:
     if filters.videos:
         ids = [int(v) for v in filters.videos if v.isdigit()]
         paths = [v for v in filters.videos if not v.isdigit()]
-        conditions.append(or_(Video.id.in_(ids), *[Video.path.endswith(p, autoescape=True) for p in paths]))
+        conditions.append(or_(Video.id.in_(ids), *[or_(Video.path == p, Video.path.endswith("/" + p.lstrip("/"),
+                                                                                         autoescape=True))
+                                                   for p in paths]))
     return conditions
 
 
