@@ -48,7 +48,7 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     def neutralise(value: object) -> object:
         return f"'{value}" if isinstance(value, str) and value.startswith(SPREADSHEET_FORMULA_START) else value
 
-    return table.apply(lambda column: column.map(neutralise) if column.dtype == object else column)
+    return table.apply(lambda column: column.map(neutralise))
 
 
 def _write(target: Path, text: str) -> None:
