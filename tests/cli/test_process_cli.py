@@ -109,7 +109,8 @@ def test_a_file_that_keeps_failing_is_given_up_after_max_attempts(footage: Path,
 
 
 @pytest.mark.parametrize("url,code,message", [
-    ("nonsense://", 2, "bad database URL"),
+    ("nonsense://", 2, "unsupported database 'nonsense'"),
+    ("postgresql://u:pw@host:port/x", 2, "bad database URL"),
     ("postgresql+psycopg://nobody@127.0.0.1:1/none", 1, "cannot reach database"),
 ])
 def test_database_problems_are_one_line(footage: Path, url: str, code: int, message: str) -> None:
