@@ -5,14 +5,12 @@ Output index 0 is `mask`, index 1 is `no_mask` (see :data:`CLASS_NAMES`).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 from torchvision import models
 
-Arch = Literal["resnet50", "mobilenet_v2", "simple_cnn"]
-ARCHS: tuple[Arch, ...] = ("resnet50", "mobilenet_v2", "simple_cnn")
+from maskscan.classifiers.arch_names import ARCHS, Arch
+
 CLASS_NAMES = ("mask", "no_mask")
 NO_MASK_INDEX = 1
 

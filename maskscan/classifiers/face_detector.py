@@ -8,7 +8,6 @@ with the same letterbox and the same non-maximum suppression around it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,18 +15,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from maskscan.classifiers.shipped import weights_id
 from maskscan.classifiers.yolo_offline import import_ultralytics, require_local_weights
 
 BACKENDS = ("torch", "openvino")
 
 LETTERBOX_FILL = 114 / 255
 """Ultralytics' grey padding."""
-
-
-def weights_id(path: Path) -> str:
-    """`<file stem>:<first 12 hex of its sha256>`: names the exact weights in the database."""
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return f"{Path(path).stem}:{digest[:12]}"
 
 
 class YoloFaceDetector:

@@ -15,10 +15,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch.fx.experimental.optimization import fuse as fuse_conv_bn
 
-from maskscan.classifiers.architectures import ARCHS, NO_MASK_INDEX, build_model
+from maskscan.classifiers.arch_names import ARCHS
+from maskscan.classifiers.architectures import NO_MASK_INDEX, build_model
 from maskscan.classifiers.crops import CropPolicy, normalize
-from maskscan.classifiers.face_detector import weights_id
-from maskscan.classifiers.shipped import shipped_classifier_path
+from maskscan.classifiers.shipped import classifier_weights, weights_id
 
 FORMAT = "maskscan-mask-classifier/1"
 
@@ -55,9 +55,7 @@ class MaskClassifier:
     def load(cls, name_or_path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
              optimize: bool = True) -> "MaskClassifier":
         """A shipped classifier by name (`resnet50`) or a `.safetensors` file written by maskscan."""
-        path = Path(name_or_path)
-        if not path.is_file():
-            path = shipped_classifier_path(str(name_or_path))
+        path = classifier_weights(name_or_path)
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
         if metadata.get("format") != FORMAT or metadata.get("arch") not in ARCHS:

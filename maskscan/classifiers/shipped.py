@@ -1,7 +1,9 @@
-"""The models that ship inside the package, and their operating points."""
+"""The models that ship inside the package, their operating points, and how any model's weights
+are named in the database (without loading them)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -37,3 +39,15 @@ def shipped_classifier_path(name: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: shipped classifier weights are missing from this installation")
     return path
+
+
+def classifier_weights(name_or_path: str | Path) -> Path:
+    """The weights file a `--classifier` choice means: a file, or a shipped classifier's name."""
+    path = Path(name_or_path)
+    return path if path.is_file() else shipped_classifier_path(str(name_or_path))
+
+
+def weights_id(path: Path) -> str:
+    """`<file stem>:<first 12 hex of its sha256>`: names the exact weights in the database."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return f"{Path(path).stem}:{digest[:12]}"

@@ -6,7 +6,6 @@ import click
 
 from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import EXIT_FAILED, CommandError, debug_option
-from maskscan.storage import database
 
 
 @click.group()
@@ -18,7 +17,14 @@ def db() -> None:
 @db_option
 @debug_option
 def upgrade(db_url: str | None) -> None:
-    """Create the tables or upgrade them to the current schema (Alembic)."""
+    """Create the tables or upgrade them to the current schema (Alembic).
+
+    \b
+    Example:
+      maskscan db upgrade --db postgresql+psycopg://maskscan@db/cctv
+    """
+    from maskscan.storage import database
+
     engine = open_engine(db_url, ensure=False)
     try:
         database.upgrade(engine)
@@ -31,6 +37,13 @@ def upgrade(db_url: str | None) -> None:
 @db_option
 @debug_option
 def current(db_url: str | None) -> None:
-    """Print the database's schema revision and the newest one this maskscan knows."""
+    """Print the database's schema revision and the newest one this maskscan knows.
+
+    \b
+    Example:
+      maskscan db current --db sqlite:///maskscan.db
+    """
+    from maskscan.storage import database
+
     engine = open_engine(db_url, ensure=False)
     click.echo(f"current {database.current_revision(engine) or 'none'}, head {database.head_revision()}")

@@ -36,5 +36,5 @@ def main() -> None:
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("maskscan: interrupted", file=sys.stderr, flush=True)
+        print("maskscan: error: interrupted", file=sys.stderr, flush=True)
         sys.exit(EXIT_INTERRUPTED)

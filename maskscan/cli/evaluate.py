@@ -43,6 +43,10 @@ def evaluate_classifier_command(data: Path, classifier: str, split: str, thresho
     DATA is an ImageFolder-style folder (WithMask|WithoutMask or with_mask|without_mask) or a
     PASCAL VOC folder (annotations/ and images/), whose faces are cut with the pipeline's crop
     policy. `no_mask` is the positive class; `mask_weared_incorrect` counts as `no_mask`.
+
+    \b
+    Example:
+      maskscan evaluate classifier ../shared/data/mask-scenes --choose-threshold
     """
     from maskscan.classifiers.evaluation.classifier import cross_validate_classifier_threshold, score_crops
     from maskscan.classifiers.mask_classifier import MaskClassifier
@@ -81,7 +85,8 @@ def _echo_classifier_metrics(metrics: dict) -> None:
 
 @evaluate.command("detector")
 @click.argument("voc", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--weights", type=click.Path(path_type=Path), default=SHIPPED_DETECTOR, help="YOLO .pt (default: shipped).")
+@click.option("--detector-weights", "weights", type=click.Path(path_type=Path), default=SHIPPED_DETECTOR,
+              help="A local ultralytics YOLO face model (.pt); default: the shipped one.")
 @click.option("--imgsz", type=click.IntRange(32), default=DETECTOR_IMGSZ, show_default=True)
 @click.option("--threshold", type=click.FloatRange(0, 1), default=DETECTOR_CONFIDENCE, show_default=True,
               help="Operating point for precision and recall.")

@@ -8,6 +8,7 @@ from maskscan.cli.db import db
 from maskscan.cli.evaluate import evaluate
 from maskscan.cli.process import process
 from maskscan.cli.report import report
+from maskscan.cli.status import status
 from maskscan.cli.train import train
 
 
@@ -25,3 +26,4 @@ cli.add_command(db)
 cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(report)
+cli.add_command(status)

@@ -6,24 +6,29 @@ import json
 import re
 import signal
 import sys
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS)
+                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS, classifier_weights, weights_id)
+from maskscan.classifiers.yolo_offline import require_local_weights
 from maskscan.cli.database_option import db_option, open_engine
-from maskscan.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, debug_option, print_traceback_if_debug
+from maskscan.cli.errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError, debug_option,
+                                 print_traceback_if_debug)
 from maskscan.cli.progress import ConsoleProgress
-from maskscan.pipeline.loading import load_pipeline, resolve_device
+from maskscan.pipeline.deferred import DeferredPipeline, ModelLoadError
 from maskscan.pipeline.media import discover, display_path, quoted
 from maskscan.pipeline.recording import time_pattern_regex
-from maskscan.pipeline.runner import DatabaseUnavailable, FileOutcome, FileProcessor, ProcessOptions
-from maskscan.storage.database import session_factory
 
-EXIT_INTERRUPTED = 130
+if TYPE_CHECKING:
+    from maskscan.pipeline.inference import FaceMaskPipeline
+    from maskscan.pipeline.runner import FileOutcome
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 def _check_patterns(camera_pattern: str | None, time_pattern: str | None, zone_name: str) -> ZoneInfo:
@@ -66,7 +71,8 @@ def _interrupt(signum: int, _frame: object) -> None:
 @click.option("--post-roll", type=click.FloatRange(0), default=2.0, show_default=True, help="Seconds after a violation.")
 @click.option("--detector-weights", type=click.Path(path_type=Path), default=SHIPPED_DETECTOR,
               help="A local ultralytics YOLO face model (.pt); default: the shipped one.")
-@click.option("--detector-imgsz", type=click.IntRange(32), default=DETECTOR_IMGSZ, show_default=True)
+@click.option("--imgsz", "detector_imgsz", type=click.IntRange(32), default=DETECTOR_IMGSZ, show_default=True,
+              help="Detector input size.")
 @click.option("--classifier", default=DEFAULT_CLASSIFIER, show_default=True,
               help="A shipped mask classifier by name, or a .safetensors file.")
 @click.option("--face-conf", type=click.FloatRange(0, 1), default=DETECTOR_CONFIDENCE, show_default=True,
@@ -93,7 +99,7 @@ def _interrupt(signum: int, _frame: object) -> None:
               help="Skip files modified less than SECONDS ago (still being copied); they are processed on a "
                    "later run. Also $MASKSCAN_SETTLE.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
-@click.option("--quiet", is_flag=True, help="Only report failures.")
+@click.option("-q", "--quiet", is_flag=True, help="Only report failures.")
 @debug_option
 def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | None, device: str, batch_size: int,
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
@@ -103,21 +109,36 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     """Analyse videos, images or folders of them (recursively) and store the results.
 
     Videos: mp4, mkv, avi, mov, ts, gif and more; images (jpg, png) count as one-frame videos.
+
+    \b
+    Example:
+      maskscan process /footage/2026-11-24/ --db postgresql+psycopg://maskscan@db/cctv --sample-fps 2
     """
     zone = _check_patterns(camera_pattern, time_pattern, zone_name)
-    progress = ConsoleProgress(quiet)
+    if not DEVICE_PATTERN.fullmatch(device):
+        raise CommandError(f"unsupported device {device!r} (auto, cpu, cuda or cuda:N)", EXIT_USAGE)
+    try:
+        names = weights_id(require_local_weights(detector_weights)), weights_id(classifier_weights(classifier))
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
     media, problems = discover(list(paths), glob_pattern)
+    progress = ConsoleProgress(quiet, media)
     for problem in problems:
         progress.error(f"{quoted(problem.path)}: {problem.message}")
-    try:
+    loaded_on: list[str] = []
+
+    def load() -> FaceMaskPipeline:
+        from maskscan.pipeline.loading import load_pipeline, resolve_device
+
         torch_device = resolve_device(device)
-    except ValueError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from exc
-    try:
-        pipeline = load_pipeline(torch_device, detector_weights, classifier, face_conf, mask_threshold, detector_imgsz)
-    except (FileNotFoundError, ValueError) as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from exc
+        loaded_on.append(str(torch_device))
+        return load_pipeline(torch_device, detector_weights, classifier, face_conf, mask_threshold, detector_imgsz)
+
+    pipeline = DeferredPipeline(*names, load)
     engine = open_engine(db_url)
+    from maskscan.pipeline.runner import DatabaseUnavailable, FileProcessor, ProcessOptions
+    from maskscan.storage.database import session_factory
+
     options = ProcessOptions(sample_fps=sample_fps, batch_size=batch_size, clips_dir=None if no_clips else clips_dir,
                              pre_roll_s=pre_roll, post_roll_s=post_roll, force=force, lease_s=claim_timeout,
                              max_attempts=max_attempts, camera_pattern=camera_pattern, time_pattern=time_pattern,
@@ -137,13 +158,17 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     except DatabaseUnavailable as exc:
         progress.error(f"{exc} ({len(media) - len(outcomes) - 1} files not attempted)")
         sys.exit(EXIT_FAILED)
+    except ModelLoadError as exc:
+        raise CommandError(f"cannot load the models: {exc}", EXIT_USAGE) from exc
     failed = sum(o.status == "failed" for o in outcomes) + len(problems)
+    database_name = engine.url.render_as_string(hide_password=True)
+    progress.finish(outcomes, len(problems), database_name, None if no_clips else clips_dir.resolve())
     if as_json:
         summary = {
-            "database": engine.url.render_as_string(hide_password=True),
-            "device": str(torch_device),
-            "detector": pipeline.detector.name,
-            "classifier": pipeline.classifier.name,
+            "database": database_name,
+            "device": loaded_on[0] if loaded_on else None,
+            "detector": pipeline.detector_name,
+            "classifier": pipeline.classifier_name,
             "files": [{k: v for k, v in asdict(o).items() if k != "exception"} for o in outcomes]
                      + [{"path": display_path(p.path), "status": "failed", "error": p.message} for p in problems],
             "totals": {key: sum(getattr(o, key) for o in outcomes) for key in ("frames", "faces", "masked", "unmasked")}

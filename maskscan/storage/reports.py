@@ -7,29 +7,14 @@ then grouped in pandas, so the same code serves SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal
 
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 
 from maskscan.storage.models import Clip, Frame, Video
+from maskscan.storage.report_filter import Grouping, ReportFilter
 
-Grouping = Literal["hour", "day", "week", "camera", "video"]
-GROUPINGS: tuple[Grouping, ...] = ("hour", "day", "week", "camera", "video")
 MEASURES = ("footage_hours", "frames", "faces", "masked", "unmasked", "compliance", "peak_unmasked", "clips")
-
-
-@dataclass(frozen=True)
-class ReportFilter:
-    since: datetime | None = None
-    """Recorded time, inclusive (UTC if naive)."""
-    until: datetime | None = None
-    """Recorded time, exclusive."""
-    cameras: Sequence[str] = field(default_factory=tuple)
-    videos: Sequence[str] = field(default_factory=tuple)
-    """Video ids or paths (a path matches whole components at its end, so a file name is enough)."""
 
 
 def _video_conditions(filters: ReportFilter) -> list:

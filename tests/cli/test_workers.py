@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from tests.factories import scripted_frames, write_video
@@ -45,17 +46,27 @@ def test_two_workers_split_a_folder_and_process_each_file_once(db_url: str, tmp_
                          "GROUP BY video_id, frame_index HAVING count(*) > 1) AS doubles") == 0
 
 
-def test_sigterm_rolls_the_current_file_back(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signals", [
+    (signal.SIGTERM,),
+    # a double Ctrl-C (robustness probe item 12): the second signal must not interrupt the roll-back
+    (signal.SIGINT, 0.001, signal.SIGINT),
+    (signal.SIGINT, 0.03, signal.SIGINT),
+], ids=["sigterm", "double-ctrl-c-1ms", "double-ctrl-c-30ms"])
+def test_a_signal_rolls_the_current_file_back(db_url: str, tmp_path: Path, signals: tuple) -> None:
     path = write_video(tmp_path / "long.mp4", scripted_frames(400), fps=10)
     worker = subprocess.Popen(maskscan("process", str(path), "--db", db_url, "--no-clips", "--sample-fps", "0",
                                        "--batch-size", "2"), cwd=REPO, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while count(db_url, "SELECT count(*) FROM frames") < 4 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    worker.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+    for step in signals:  # a signal, or seconds to wait before the next one
+        if isinstance(step, signal.Signals):
+            worker.send_signal(step)
+        else:
+            time.sleep(step)
     _, err = worker.communicate(timeout=60)
     assert worker.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
+    assert err.count("interrupted") == 1 and "Traceback" not in err
     assert count(db_url, "SELECT count(*) FROM frames") == 0
     assert count(db_url, "SELECT count(*) FROM videos WHERE status = 'pending' AND worker IS NULL") == 1
 

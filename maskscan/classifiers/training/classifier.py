@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms import v2
 
-from maskscan.classifiers.architectures import Arch, build_model
+from maskscan.classifiers.arch_names import Arch
+from maskscan.classifiers.architectures import build_model
 from maskscan.classifiers.datasets.crop_sets import CropSet, load_crop_folder, load_scene_crops
 from maskscan.classifiers.crops import CropPolicy, normalize
 from maskscan.classifiers.evaluation.metrics import BinaryMetrics
