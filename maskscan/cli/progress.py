@@ -12,8 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from maskscan.pipeline.media import MediaFile, quoted
 
@@ -69,7 +68,7 @@ class ConsoleProgress:
         self._faces = self._frames = self._finished = 0
         self._started = 0.0
         if self.live and self.media:
-            self._display = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            self._display = Progress(TextColumn("{task.description}"), BarColumn(),
                                      TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
                                      console=self.console, transient=True)
             self._display.start()
@@ -89,7 +88,9 @@ class ConsoleProgress:
         self._faces += faces
         if self._display is not None and self._file_task is not None:
             rate = self._frames / max(1e-6, time.monotonic() - self._started)
-            self._display.update(self._file_task, advance=frames, detail=f"{rate:.1f} fps, {self._faces} faces")
+            total = self._display.tasks[self._file_task].total
+            self._display.update(self._file_task, advance=frames, detail=f"{self._frames}/{total or '?'} frames, "
+                                                                        f"{rate:.1f} fps, {self._faces} faces")
 
     def end_file(self, outcome: FileOutcome) -> None:
         self._finished += 1
