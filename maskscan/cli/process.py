@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS, classifier_weights, weights_id)
+                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS, classifier_weights, mask_threshold_for,
+                                          weights_id)
 from maskscan.classifiers.yolo_offline import require_local_weights
 from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError, debug_option,
@@ -132,9 +133,10 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
 
         torch_device = resolve_device(device)
         loaded_on.append(str(torch_device))
-        return load_pipeline(torch_device, detector_weights, classifier, face_conf, mask_threshold, detector_imgsz)
+        return load_pipeline(torch_device, detector_weights, classifier, face_conf, threshold, detector_imgsz)
 
-    pipeline = DeferredPipeline(*names, load)
+    threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold
+    pipeline = DeferredPipeline(*names, face_conf, threshold, load)
     engine = open_engine(db_url)
     from maskscan.pipeline.runner import DatabaseUnavailable, FileProcessor, ProcessOptions
     from maskscan.storage.database import session_factory

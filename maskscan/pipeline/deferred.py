@@ -23,8 +23,10 @@ class ModelLoadError(Exception):
 
 
 class DeferredPipeline:
-    def __init__(self, detector_name: str, classifier_name: str, load: Callable[[], FaceMaskPipeline]) -> None:
+    def __init__(self, detector_name: str, classifier_name: str, face_confidence: float, mask_threshold: float,
+                 load: Callable[[], FaceMaskPipeline]) -> None:
         self.detector_name, self.classifier_name = detector_name, classifier_name
+        self.face_confidence, self.mask_threshold = face_confidence, mask_threshold
         self._load = load
         self._pipeline: FaceMaskPipeline | None = None
 

@@ -49,6 +49,11 @@ class FaceMaskPipeline:
     def classifier_name(self) -> str:
         return self.classifier.name
 
+    @property
+    def face_confidence(self) -> float | None:
+        """The detector's confidence threshold, where it has one."""
+        return getattr(self.detector, "confidence", None)
+
     def frames_to_device(self, images: list[np.ndarray]) -> list[torch.Tensor]:
         """(H, W, 3) uint8 frames to (3, H, W) uint8 views on the device.
 

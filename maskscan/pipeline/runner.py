@@ -251,7 +251,8 @@ class FileProcessor:
     def _clip_dir(self, media: MediaFile, info: MediaInfo) -> Path | None:
         if self.options.clips_dir is None:
             return None
-        folder = self.options.clips_dir / clip_folder_name(media.path, info.sha256, info.detector, info.classifier)
+        folder = self.options.clips_dir.resolve() / clip_folder_name(media.path, info.sha256, info.detector,
+                                                                      info.classifier)
         if folder.exists():  # results of an earlier run of this file with these models are being replaced
             shutil.rmtree(folder)
         return folder
@@ -281,7 +282,7 @@ class FileProcessor:
                                      self.options.time_pattern, self.options.timezone)
             results.set_stream_info(session, video, self.policy, results.StreamFacts(
                 stream.duration_s, stream.fps, stream.width, stream.height, recording.camera, recording.recorded_at,
-                recording.source))
+                recording.source, self.options.sample_fps, self.pipeline.face_confidence, self.pipeline.mask_threshold))
             self.progress.start_file(media, stream, _expected_frames(stream, self.options.sample_fps))
             rate = self.options.sample_fps or stream.fps or 5.0
             writer = (ViolationClipWriter(clip_dir, clip_stem, rate, self.options.pre_roll_s,

@@ -57,6 +57,12 @@ class Video(Base):
     """Wall-clock start of the recording (UTC)."""
     recorded_at_source: Mapped[str | None] = mapped_column(String(16))
     """Where `recorded_at` came from: `filename`, `metadata` or `mtime`."""
+    sample_fps: Mapped[float | None] = mapped_column(Float)
+    """Frames analysed per second of footage (0: every frame)."""
+    face_conf: Mapped[float | None] = mapped_column(Float)
+    """Detector confidence threshold the faces were found at."""
+    mask_threshold: Mapped[float | None] = mapped_column(Float)
+    """P(mask) at or above which a face was labelled `mask`."""
 
     frames: Mapped[list["Frame"]] = relationship(back_populates="video", cascade="all, delete-orphan",
                                                  passive_deletes=True)

@@ -182,12 +182,16 @@ class StreamFacts:
     camera: str | None = None
     recorded_at: datetime | None = None
     recorded_at_source: str | None = None
+    sample_fps: float | None = None
+    face_conf: float | None = None
+    mask_threshold: float | None = None
 
 
 def set_stream_info(session: Session, video: Video, policy: ClaimPolicy, facts: StreamFacts) -> None:
     _still_ours(session, video, policy, duration_s=facts.duration_s, fps=facts.fps, width=facts.width,
                 height=facts.height, camera=facts.camera, recorded_at=facts.recorded_at,
-                recorded_at_source=facts.recorded_at_source)
+                recorded_at_source=facts.recorded_at_source, sample_fps=facts.sample_fps,
+                face_conf=facts.face_conf, mask_threshold=facts.mask_threshold)
     session.commit()
 
 

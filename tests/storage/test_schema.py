@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -6,12 +8,12 @@ from sqlalchemy import func, inspect, select
 
 from maskscan.detections import FaceDetections
 from maskscan.storage import database, results
-from maskscan.storage.models import Base, Detection, Frame, Video
+from maskscan.storage.models import Base, Clip, Detection, Frame, Video
 
 CONTRACT = {
     "videos": {"id", "path", "sha256", "size_bytes", "duration_s", "fps", "width", "height", "frames_analysed",
                "status", "error", "started_at", "finished_at", "detector", "classifier", "worker", "heartbeat_at",
-               "attempts", "camera", "recorded_at", "recorded_at_source"},
+               "attempts", "camera", "recorded_at", "recorded_at_source", "sample_fps", "face_conf", "mask_threshold"},
     "frames": {"id", "video_id", "frame_index", "timestamp_s", "faces", "masked", "unmasked", "recorded_at"},
     "detections": {"id", "frame_id", "x1", "y1", "x2", "y2", "face_score", "mask_prob", "label", "track_id"},
     "clips": {"id", "video_id", "start_s", "end_s", "path", "reason"},
@@ -132,3 +134,37 @@ def test_a_worker_whose_claim_was_taken_over_cannot_write(db_url: str) -> None:
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Frame)) == 0
         assert session.scalar(select(Video.worker)) == "second"
+
+
+def test_upgrade_makes_old_relative_clip_paths_absolute(tmp_path: Path) -> None:
+    engine = database.create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    database.upgrade(engine, "0004")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO videos (id, path, sha256, size_bytes, frames_analysed, status, detector, classifier) "
+            "VALUES (1, '/v.mp4', 'aa', 1, 0, 'done', 'd', 'c')")
+        connection.exec_driver_sql("INSERT INTO clips (video_id, start_s, end_s, path, reason) VALUES "
+                                   "(1, 0, 1, 'clips/v-aa/v_00000000ms.mp4', 'no_mask'), "
+                                   "(1, 2, 3, '/already/absolute.mp4', 'no_mask')")
+    database.upgrade(engine)
+    with engine.connect() as connection:
+        paths = [row[0] for row in connection.exec_driver_sql("SELECT path FROM clips ORDER BY id")]
+        settings = connection.exec_driver_sql("SELECT sample_fps, face_conf, mask_threshold FROM videos").one()
+    assert paths == [str(tmp_path / "clips" / "v-aa" / "v_00000000ms.mp4"), "/already/absolute.mp4"]
+    assert tuple(settings) == (None, None, None)  # unknown for footage processed before they were stored
+    engine.dispose()
+
+
+def test_each_video_stores_the_settings_it_was_analysed_with(db_url: str, tmp_path: Path) -> None:
+    from maskscan.pipeline.media import MediaFile
+    from tests.factories import scripted_frames, write_video
+    from tests.pipeline.test_runner import make_processor
+
+    path = write_video(tmp_path / "clip.mp4", scripted_frames(20), fps=10)
+    processor = make_processor(db_url, sample_fps=2, clips_dir=tmp_path / "clips")
+    outcome = processor.process(MediaFile(path, "video"))
+    assert outcome.clips and all(Path(clip).is_absolute() for clip in outcome.clips)
+    with processor.sessions() as session:
+        video = session.scalars(select(Video)).one()
+        assert (video.sample_fps, video.mask_threshold) == (2.0, 0.5)
+        assert all(Path(p).is_absolute() for p in session.scalars(select(Clip.path)))
