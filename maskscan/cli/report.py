@@ -94,7 +94,7 @@ def _cell(value: object) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (default: stdout; maskscan-report.html for html).")
 @click.option("--thumbnails", type=click.IntRange(0), default=6, show_default=True,
-              help="Worst violation moments shown in the HTML report.")
+              help="Worst violation moments shown in the HTML report (one per stretch of footage).")
 @click.option("--blur-faces", is_flag=True, help="Blur faces in the HTML report's thumbnails.")
 @debug_option
 def report(db_url: str | None, since: datetime | None, until: datetime | None, cameras: tuple[str, ...],
@@ -110,7 +110,8 @@ def report(db_url: str | None, since: datetime | None, until: datetime | None, c
     """
     import pandas as pd
 
-    from maskscan.storage.reports import clip_table, compliance_report, frame_table, worst_frames
+    from maskscan.storage.reports import (clip_table, compliance_report, for_people, frame_table, report_header,
+                                          worst_frames)
 
     filters = ReportFilter(_utc(since), _utc(until), cameras, videos)
     engine = open_engine(db_url, must_exist=True)
@@ -119,15 +120,15 @@ def report(db_url: str | None, since: datetime | None, until: datetime | None, c
     if frames.empty:
         click.echo(f"maskscan: no analysed footage matches ({_describe(filters)}); the report is empty", err=True)
     if output_format == "table":
-        _print_table(table, f"Mask compliance, {_describe(filters)}")
+        _print_table(for_people(table), f"Mask compliance, {_describe(filters)}")
         return
     if output_format == "html":
         from maskscan.cli.report_html import render_html
 
         worst = worst_frames(engine, filters, thumbnails) if thumbnails else pd.DataFrame()
-        text = render_html("maskscan compliance report", _describe(filters), table, frames, clips, worst, engine,
-                           blur_faces)
         target = output or Path("maskscan-report.html")
+        text = render_html("Mask compliance report", _describe(filters), report_header(engine, filters), table,
+                           frames, clips, worst, engine, blur_faces, target)
         _write(target, text)
         click.echo(f"wrote {target}", err=True)
         return

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-Grouping = Literal["hour", "day", "week", "camera", "video"]
-GROUPINGS: tuple[Grouping, ...] = ("hour", "day", "week", "camera", "video")
+Grouping = Literal["hour", "day", "week", "month", "camera", "video"]
+GROUPINGS: tuple[Grouping, ...] = ("hour", "day", "week", "month", "camera", "video")
 
 
 @dataclass(frozen=True)

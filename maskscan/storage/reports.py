@@ -7,6 +7,7 @@ then grouped in pandas, so the same code serves SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
@@ -15,6 +16,25 @@ from maskscan.storage.models import Clip, Frame, Video
 from maskscan.storage.report_filter import Grouping, ReportFilter
 
 MEASURES = ("footage_hours", "frames", "faces", "masked", "unmasked", "compliance", "peak_unmasked", "clips")
+READABLE = {"hour": "Hour (UTC)", "day": "Day", "week": "Week from", "month": "Month", "camera": "Camera",
+            "video": "Video", "footage_hours": "Footage (h)", "frames": "Frames analysed", "faces": "Face sightings",
+            "masked": "Masked", "unmasked": "Unmasked", "compliance": "Compliance", "peak_unmasked": "Peak unmasked",
+            "clips": "Violation clips"}
+"""Column titles for people; CSV and JSON keep the stable names (MEASURES and the groupings)."""
+TIME_FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
+
+
+def for_people(report: pd.DataFrame) -> pd.DataFrame:
+    """The report with readable column titles and times at their group's grain (table and HTML)."""
+    shown = report.copy()
+    for level, pattern in TIME_FORMATS.items():
+        if level in shown.columns:
+            shown[level] = pd.to_datetime(shown[level], utc=True).dt.strftime(pattern)
+    return shown.rename(columns=READABLE)
+
+
+STRETCH_GAP_S = 10.0
+"""Worst moments of one video closer than this (and not in one clip) belong to one stretch."""
 
 
 def _video_conditions(filters: ReportFilter) -> list:
@@ -56,17 +76,71 @@ def frame_table(engine: Engine, filters: ReportFilter) -> pd.DataFrame:
 
 
 def worst_frames(engine: Engine, filters: ReportFilter, count: int) -> pd.DataFrame:
-    """The frames with the most unmasked faces (ties: the earliest), for thumbnails."""
+    """The frames with the most unmasked faces (ties: the earliest), one per stretch of footage:
+    frames in one violation clip, or of one video less than STRETCH_GAP_S apart, show one moment.
+    Each comes with its clip's path where one holds it."""
     query = (
         select(Frame.id, Frame.video_id, Video.path, Video.camera, Frame.recorded_at, Frame.timestamp_s,
                Frame.frame_index, Frame.unmasked, Frame.faces)
         .join(Video, Video.id == Frame.video_id)
         .where(and_(*_video_conditions(filters), *_time_conditions(Frame.recorded_at, filters), Frame.unmasked > 0))
         .order_by(Frame.unmasked.desc(), Frame.recorded_at, Frame.id)
-        .limit(count)
+        .limit(max(count, 1) * 200)
+    )
+    clip_query = select(Clip.video_id, Clip.start_s, Clip.end_s, Clip.path).join(Video, Video.id == Clip.video_id) \
+        .where(and_(*_video_conditions(filters)))
+    with engine.connect() as connection:
+        candidates = pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
+        clips = connection.execute(clip_query).all()
+    chosen: list[pd.Series] = []
+    stretches: set[object] = set()
+    for _, row in candidates.iterrows():
+        clip = next((c for c in clips if c.video_id == row["video_id"] and c.start_s - 1e-6 <= row["timestamp_s"]
+                     <= c.end_s + 1e-6), None)
+        near = [key for key in stretches if isinstance(key, tuple) and key[0] == row["video_id"]
+                and abs(key[1] - row["timestamp_s"]) < STRETCH_GAP_S]
+        stretch = ("clip", clip.path) if clip is not None else (row["video_id"], row["timestamp_s"])
+        if stretch in stretches or near:
+            continue
+        stretches.add(stretch)
+        chosen.append(row.copy())
+        chosen[-1]["clip_path"] = clip.path if clip is not None else None
+        if len(chosen) == count:
+            break
+    columns = list(candidates.columns) + ["clip_path"]
+    return pd.DataFrame(chosen, columns=columns).reset_index(drop=True)
+
+
+def report_header(engine: Engine, filters: ReportFilter) -> dict[str, Any]:
+    """What a report covers and how its numbers were made: period, cameras, files, footage,
+    models with their thresholds, and how many recording times are only file modification times."""
+    seconds_per_frame = func.coalesce(Video.duration_s, 0.0) / func.nullif(Video.frames_analysed, 0)
+    per_video = (
+        select(Video.id, Video.camera, Video.detector, Video.classifier, Video.face_conf, Video.mask_threshold,
+               Video.sample_fps, Video.recorded_at_source, func.min(Frame.recorded_at), func.max(Frame.recorded_at),
+               func.count(Frame.id) * seconds_per_frame)
+        .join(Frame, Frame.video_id == Video.id)
+        .where(and_(*_video_conditions(filters), *_time_conditions(Frame.recorded_at, filters)))
+        .group_by(Video.id)
     )
     with engine.connect() as connection:
-        return pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
+        rows = connection.execute(per_video).all()
+    starts = [pd.Timestamp(r[8], tz="UTC") if pd.Timestamp(r[8]).tzinfo is None else pd.Timestamp(r[8])
+              for r in rows if r[8] is not None]
+    ends = [pd.Timestamp(r[9], tz="UTC") if pd.Timestamp(r[9]).tzinfo is None else pd.Timestamp(r[9])
+            for r in rows if r[9] is not None]
+    models = sorted({(r.detector, r.face_conf, r.classifier, r.mask_threshold, r.sample_fps) for r in rows},
+                    key=lambda m: tuple(str(v) for v in m))
+    return {
+        "first_recorded": min(starts) if starts else None,
+        "last_recorded": max(ends) if ends else None,
+        "cameras": sorted({r.camera or "(none)" for r in rows}),
+        "files": len(rows),
+        "footage_hours": sum(float(r[10] or 0) for r in rows) / 3600,
+        "models": [dict(zip(("detector", "face_conf", "classifier", "mask_threshold", "sample_fps"), m))
+                   for m in models],
+        "files_timed_by_mtime": sum(r.recorded_at_source == "mtime" for r in rows),
+    }
 
 
 def frame_detections(engine: Engine, frame_id: int) -> pd.DataFrame:
@@ -106,6 +180,9 @@ def _group_keys(table: pd.DataFrame, grouping: Sequence[Grouping]) -> list[pd.Se
         elif level == "week":  # weeks start on Monday
             day = table["recorded_at"].dt.floor("D")
             keys.append((day - pd.to_timedelta(day.dt.weekday, unit="D")).rename("week"))
+        elif level == "month":
+            day = table["recorded_at"].dt.floor("D")
+            keys.append((day - pd.to_timedelta(day.dt.day - 1, unit="D")).rename("month"))
         elif level == "camera":
             keys.append(table["camera"].fillna("(none)").rename("camera"))
         elif level == "video":

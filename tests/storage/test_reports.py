@@ -26,14 +26,14 @@ def faces(masked: int, unmasked: int) -> FaceDetections:
 
 
 def add_video(engine, name: str, camera: str, start: datetime, frame_faces: list[tuple[int, int]],  # noqa: ANN001
-              clip_starts: list[float], status: str = "done") -> None:
+              clip_starts: list[float], status: str = "done", source: str = "filename") -> None:
     """A video of one frame per second with the given (masked, unmasked) faces per frame."""
     policy = results.ClaimPolicy("filler")
     info = results.MediaInfo(f"/footage/{camera}/{name}", name.ljust(64, "0"), 1, "det", "cls")
     with database.session_factory(engine)() as session:
         video = results.claim_video(session, info, policy).video
         results.set_stream_info(session, video, policy, results.StreamFacts(
-            float(len(frame_faces)), 1.0, 64, 48, camera, start, "filename"))
+            float(len(frame_faces)), 1.0, 64, 48, camera, start, source, 5.0, 0.45, 0.75))
         results.add_frames(session, video, policy, [(i, float(i), faces(m, u)) for i, (m, u) in enumerate(frame_faces)],
                            start)
         for clip_start in clip_starts:
@@ -112,14 +112,43 @@ def test_cli_formats_and_empty_reports(filled: str, tmp_path: Path) -> None:
     assert code == 2 and "%Y-%m-%d" in err
 
 
-def test_html_report_is_self_contained_with_charts(filled: str, tmp_path: Path) -> None:
+def test_html_report_is_self_contained_with_header_figures_and_charts(filled: str, tmp_path: Path) -> None:
     target = tmp_path / "report.html"
-    code, _, err = run("report", "--db", filled, "--by", "camera", "--format", "html", "--output", str(target))
+    code, _, err = run("report", "--db", filled, "--by", "camera", "--format", "html", "-o", str(target))
     assert code == 0, err
     page = target.read_text()
-    assert page.count("src='data:image/png;base64,") == 2  # compliance over time, cameras
+    assert page.count("src='data:image/png;base64,") == 3  # compliance over time, cameras, camera x hour
     assert "Worst violation moments" in page and "footage no longer available" in page  # the files are fictional
     assert "http" not in page.lower().replace("http-equiv", "")
+    # the header: period, cameras, files and footage, models and thresholds, when and by what
+    assert "2026-11-23 07:00:00 to 2026-11-24 07:00:01 (UTC, recorded time)" in page
+    assert "<dt>Cameras</dt><dd>a, b</dd>" in page and "3 files, 10 s of footage" in page
+    assert "detector det at confidence 0.45, classifier cls labelling P(mask) ≥ 0.75 as masked, 5 frames" in page
+    assert re.search(r"Made</dt><dd>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by maskscan \d", page)
+    assert "modification times" not in page  # every time here came from a file name
+    # headline figures in words and readable column names
+    assert "<b>55.6 %</b><span>compliance" in page and "<b>18</b><span>face sightings" in page
+    assert "<b>8</b><span>unmasked sightings" in page and "<b>2</b><span>violation clips" in page
+    assert "<th>Face sightings</th>" in page and "<th>faces</th>" not in page
+
+
+def test_a_report_warns_when_times_are_file_modification_times(db_url: str) -> None:
+    engine = database.create_db_engine(db_url)
+    database.ensure_schema(engine)
+    add_video(engine, "m.mp4", "a", START, [(1, 1)], [], source="mtime")
+    from maskscan.storage.reports import report_header
+
+    header = report_header(engine, ReportFilter())
+    engine.dispose()
+    assert header["files_timed_by_mtime"] == 1
+    from maskscan.cli.report_html import _header
+
+    assert "modification times" in "".join(_header(header, "all footage"))
+
+
+def test_month_grouping(filled: str) -> None:
+    table = report(filled, ("month",))
+    assert [(str(r.month.date()), r.faces) for r in table.itertuples()] == [("2026-11-01", 18)]
 
 
 def readme_queries() -> list[str]:
@@ -138,18 +167,38 @@ def test_readme_queries_run_on_both_databases(filled: str) -> None:
     assert all(answers)
 
 
-def test_html_thumbnails_show_the_worst_moments_blurred(db_url: str, tmp_path: Path) -> None:
+def test_html_worst_moments_one_per_stretch_with_stored_labels_and_clip_links(db_url: str, tmp_path: Path) -> None:
     from maskscan.pipeline.media import MediaFile
     from tests.factories import scripted_frames, write_video
     from tests.pipeline.test_runner import make_processor
 
     (tmp_path / "cam").mkdir()
-    path = write_video(tmp_path / "cam" / "clip.mp4", scripted_frames(30), fps=10)
-    make_processor(db_url, sample_fps=5, clips_dir=None).process(MediaFile(path, "video"))
-    target = tmp_path / "report.html"
-    code, _, err = run("report", "--db", db_url, "--format", "html", "--output", str(target), "--thumbnails", "2",
+    path = write_video(tmp_path / "cam" / "clip.mp4", scripted_frames(30), fps=10)  # one red stretch, 1.0-1.9 s
+    make_processor(db_url, sample_fps=5, clips_dir=tmp_path / "out" / "clips").process(MediaFile(path, "video"))
+    engine = database.create_db_engine(db_url)
+    with engine.begin() as connection:  # the classifier said 0.55 for the green face: stored as no_mask
+        connection.execute(text("UPDATE detections SET mask_prob = 0.55, label = 'no_mask' WHERE label = 'mask' "
+                                "AND frame_id = (SELECT min(frame_id) FROM detections WHERE label = 'no_mask')"))
+        connection.execute(text("UPDATE frames SET unmasked = faces, masked = 0 WHERE id = "
+                                "(SELECT min(frame_id) FROM detections WHERE mask_prob = 0.55)"))
+    engine.dispose()
+    target = tmp_path / "out" / "report.html"
+    code, _, err = run("report", "--db", db_url, "--format", "html", "-o", str(target), "--thumbnails", "4",
                        "--blur-faces")
     assert code == 0, err
     page = target.read_text()
-    assert page.count("src='data:image/jpeg;base64,") == 2 and "Faces blurred." in page
-    assert "1 unmasked of 2 faces, camera cam" in page
+    assert page.count("src='data:image/jpeg;base64,") == 1  # five red frames, one stretch, one moment
+    assert "were blurred; a face the detector missed is not." in page  # (stand-in detector: no confidence)
+    assert "2 unmasked of 2 faces, camera cam" in page and re.search(r"\d\d:\d\d:\d\d UTC, clip.mp4", page)
+    assert re.search(r"<a href='clips/clip-[0-9a-f]{10}-[0-9a-f]{8}/clip_\d{8}ms.mp4'>clip</a>", page)
+    # the green face drawn red, as stored, not green as its probability 0.55 >= 0.5 would say
+    import base64
+    import io
+
+    from PIL import Image
+
+    jpeg = re.search(r"src='data:image/jpeg;base64,([^']+)'", page).group(1)
+    thumbnail = np.asarray(Image.open(io.BytesIO(base64.b64decode(jpeg))).convert("RGB")).astype(int)
+    label = thumbnail[11:19, 22:60].reshape(-1, 3)  # the label above the green square (the frame is 160 px wide)
+    red, green = (label[:, 0] > 150) & (label[:, 1] < 90), (label[:, 1] > 150) & (label[:, 0] < 90)
+    assert red.mean() > 0.4 and green.mean() < 0.05, (red.mean(), green.mean())
