@@ -40,15 +40,20 @@ def loop_video(source: Path, target: Path, seconds: float) -> Path:
     return target
 
 
-def peak_rss_of_run(video: Path, workdir: Path, sample_fps: float) -> dict[str, float]:
-    command = [sys.executable, "-m", "maskscan.cli", "process", str(video), "--db", f"sqlite:///{workdir / 'm.db'}",
-               "--clips-dir", str(workdir / "clips"), "--sample-fps", str(sample_fps), "--device", "cpu", "--quiet"]
+def measured_run(command: list[str], cwd: Path) -> dict[str, float]:
+    """Run a command to its end; its wall-clock seconds and peak resident memory (MB)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=workdir)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"maskscan process failed on {video}")
+        raise SystemExit(f"failed: {' '.join(command)}")
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def peak_rss_of_run(video: Path, workdir: Path, sample_fps: float) -> dict[str, float]:
+    return measured_run([sys.executable, "-m", "maskscan.cli", "process", str(video), "--db",
+                         f"sqlite:///{workdir / 'm.db'}", "--clips-dir", str(workdir / "clips"), "--sample-fps",
+                         str(sample_fps), "--device", "cpu", "--quiet"], workdir)
 
 
 def main() -> None:
