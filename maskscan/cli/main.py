@@ -7,6 +7,7 @@ import click
 from maskscan.cli.db import db
 from maskscan.cli.evaluate import evaluate
 from maskscan.cli.process import process
+from maskscan.cli.prune import prune
 from maskscan.cli.report import report
 from maskscan.cli.status import status
 from maskscan.cli.train import train
@@ -27,3 +28,4 @@ cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(report)
 cli.add_command(status)
+cli.add_command(prune)

@@ -176,9 +176,9 @@ def _when(moment: Any) -> str:
 
 def _header(header: dict[str, Any], summary: str) -> list[str]:
     models = "; ".join(
-        f"detector {m['detector']} at confidence {_setting(m['face_conf'])}, classifier {m['classifier']} "
-        f"labelling P(mask) ≥ {_setting(m['mask_threshold'])} as masked, "
-        f"{_setting(m['sample_fps'], ' frames analysed a second')}" for m in header["models"]) or "none"
+        f"detector {m['detector']} at confidence {_number(m['face_conf'])}, classifier {m['classifier']} "
+        f"labelling P(mask) ≥ {_number(m['mask_threshold'])} as masked, {_sampling(m['sample_fps'])}"
+        for m in header["models"]) or "none"
     rows = [("Period", f"{_when(header['first_recorded'])} to {_when(header['last_recorded'])} (UTC, recorded time)"),
             ("Filters", summary), ("Cameras", ", ".join(header["cameras"]) or "none"),
             ("Footage", f"{header['files']} files, {_duration(header['footage_hours'] * 3600)} of footage"),
@@ -202,10 +202,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} hours"
 
 
-def _setting(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "(not recorded)" if not unit else "sampling rate not recorded"
-    return f"{value:g}{unit}" if not (unit and value == 0) else "every frame analysed"
+def _number(value: float | None) -> str:
+    return "(not recorded)" if value is None else f"{value:g}"
+
+
+def _sampling(sample_fps: float | None) -> str:
+    if sample_fps is None:
+        return "sampling rate not recorded"
+    return "every frame analysed" if sample_fps == 0 else f"{sample_fps:g} frames analysed a second"
 
 
 def _headline(frames: pd.DataFrame, clips: pd.DataFrame) -> str:

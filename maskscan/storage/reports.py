@@ -125,15 +125,13 @@ def report_header(engine: Engine, filters: ReportFilter) -> dict[str, Any]:
     )
     with engine.connect() as connection:
         rows = connection.execute(per_video).all()
-    starts = [pd.Timestamp(r[8], tz="UTC") if pd.Timestamp(r[8]).tzinfo is None else pd.Timestamp(r[8])
-              for r in rows if r[8] is not None]
-    ends = [pd.Timestamp(r[9], tz="UTC") if pd.Timestamp(r[9]).tzinfo is None else pd.Timestamp(r[9])
-            for r in rows if r[9] is not None]
+    starts = pd.to_datetime([r[8] for r in rows if r[8] is not None], utc=True)
+    ends = pd.to_datetime([r[9] for r in rows if r[9] is not None], utc=True)
     models = sorted({(r.detector, r.face_conf, r.classifier, r.mask_threshold, r.sample_fps) for r in rows},
                     key=lambda m: tuple(str(v) for v in m))
     return {
-        "first_recorded": min(starts) if starts else None,
-        "last_recorded": max(ends) if ends else None,
+        "first_recorded": starts.min() if len(starts) else None,
+        "last_recorded": ends.max() if len(ends) else None,
         "cameras": sorted({r.camera or "(none)" for r in rows}),
         "files": len(rows),
         "footage_hours": sum(float(r[10] or 0) for r in rows) / 3600,
