@@ -58,7 +58,7 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @db_option
 @click.option("--glob", "glob_pattern", metavar="PATTERN", help="Only files in folders whose name matches, e.g. '*.mp4'.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")

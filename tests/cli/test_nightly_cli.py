@@ -38,7 +38,12 @@ def test_06_07_08_10_odd_inputs_get_one_line_each_and_the_rest_is_processed(
     unreadable = write_video(tmp_path / "secret.mp4", scripted_frames(7), fps=10)
 
     # root reads everything, so deny what a nightly job's user could not read, at the system calls
-    real_open, real_scandir = os.open, os.scandir
+    real_open, real_scandir, real_access = os.open, os.scandir, os.access
+
+    def guarded_access(path, mode, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if Path(os.fsdecode(path)) == unreadable and mode & os.R_OK:
+            return False  # what option parsers ask before opening (click refused the whole run: exit 2)
+        return real_access(path, mode, *args, **kwargs)
 
     def guarded_open(path, flags, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         if Path(os.fsdecode(path)) == unreadable:
@@ -52,6 +57,7 @@ def test_06_07_08_10_odd_inputs_get_one_line_each_and_the_rest_is_processed(
 
     monkeypatch.setattr(os, "open", guarded_open)
     monkeypatch.setattr(os, "scandir", guarded_scandir)
+    monkeypatch.setattr(os, "access", guarded_access)
     db = f"sqlite:///{tmp_path / 'r.db'}"
     result = CliRunner().invoke(cli, ["process", str(fifo), str(unreadable), str(footage), "--db", db,
                                       "--no-clips", "--quiet", "--sample-fps", "0"], catch_exceptions=False)
