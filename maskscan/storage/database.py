@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,7 +56,7 @@ def create_db_engine(url: str) -> Engine:
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(parsed, connect_args={"timeout": 30})
+            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             # sessions in UTC, so that SQL grouping by hour or day means the same everywhere
@@ -64,10 +66,25 @@ def create_db_engine(url: str) -> Engine:
     return engine
 
 
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Switching a new database to WAL needs it to itself, and SQLite answers "locked" at once
+    # (no busy wait) while another worker holds a write transaction on it: retry for a while.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")  # an in-memory database stays "memory"
+            break
+        except sqlite3.OperationalError:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                break  # another worker switched it meanwhile
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     cursor.close()
 
 
