@@ -17,6 +17,7 @@ CHOOSE_THRESHOLD = click.option(
     "--choose-threshold", is_flag=True,
     help="Also choose the threshold by k-fold cross-validation over the photos: each fold's threshold is chosen "
          "on the other folds, and the metrics it gets on its own are pooled.")
+DEVICE = click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N.")
 FOLDS = click.option("--folds", type=click.IntRange(2), default=DEFAULT_FOLDS, show_default=True,
                      help="Folds for --choose-threshold (photos dealt by a hash of the file name).")
 
@@ -35,9 +36,10 @@ def evaluate() -> None:
 @CHOOSE_THRESHOLD
 @FOLDS
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@DEVICE
 @debug_option
 def evaluate_classifier_command(data: Path, classifier: str, split: str, threshold: float | None,
-                                choose_threshold: bool, folds: int, as_json: bool) -> None:
+                                choose_threshold: bool, folds: int, as_json: bool, device: str) -> None:
     """Loss, accuracy, precision, recall, F1, balanced accuracy and confusion matrix.
 
     DATA is an ImageFolder-style folder (WithMask|WithoutMask or with_mask|without_mask) or a
@@ -53,7 +55,7 @@ def evaluate_classifier_command(data: Path, classifier: str, split: str, thresho
 
     threshold = mask_threshold_for(classifier) if threshold is None else threshold
     try:
-        model = MaskClassifier.load(classifier)
+        model = MaskClassifier.load(classifier, _device(device))
         scored = score_crops(model, data, split)  # type: ignore[arg-type]
         report = {"data": str(data), "split": split, "classifier": model.name, "threshold": threshold,
                   **scored.metrics(threshold).as_dict()}
@@ -72,6 +74,15 @@ def evaluate_classifier_command(data: Path, classifier: str, split: str, thresho
                    f"chosen per fold {', '.join(f'{t:g}' for t in cv['thresholds'])}; held out:")
         _echo_classifier_metrics(cv["held_out"])
         click.echo(f"  the rule on all {report['n']} faces picks {cv['chosen_threshold']:g}")
+
+
+def _device(name: str) -> str:
+    from maskscan.pipeline.loading import resolve_device
+
+    try:
+        return str(resolve_device(name))
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
 
 
 def _echo_classifier_metrics(metrics: dict) -> None:
@@ -101,10 +112,12 @@ def _echo_classifier_metrics(metrics: dict) -> None:
 @click.option("--min-precision", type=click.FloatRange(0, 1), default=DETECTOR_MIN_PRECISION, show_default=True,
               help="--choose-threshold picks the lowest threshold whose precision reaches this.")
 @click.option("--json", "as_json", is_flag=True)
+@DEVICE
 @debug_option
 def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, threshold: float, split: str,
                               min_face_width: float, centerface: bool, centerface_threshold: float,
-                              choose_threshold: bool, folds: int, min_precision: float, as_json: bool) -> None:
+                              choose_threshold: bool, folds: int, min_precision: float, as_json: bool,
+                              device: str) -> None:
     """AP50, precision and recall at the threshold, recall by face width and for masked and
     unmasked faces, on the photos of one or more VOC folders (each on its own, then pooled).
 
@@ -117,7 +130,7 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
     from maskscan.classifiers.face_detector import YoloFaceDetector
 
     try:
-        yolo = YoloFaceDetector(weights, imgsz, confidence=0.001)
+        yolo = YoloFaceDetector(weights, imgsz, confidence=0.001, device=_device(device))
     except FileNotFoundError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
     detectors: dict[str, tuple[object, float]] = {yolo.name: (yolo.detect_image, threshold)}

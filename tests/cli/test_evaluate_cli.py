@@ -30,3 +30,10 @@ def test_too_few_photos_for_the_folds_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "too few photos for 5 folds" in result.output
     assert "Traceback" not in result.output
+
+
+def test_evaluate_takes_the_device_option_like_every_command(tmp_path: Path) -> None:
+    scenes = make_scenes(tmp_path / "voc", 3)
+    for command in ("detector", "classifier"):
+        result = CliRunner().invoke(cli, ["evaluate", command, str(scenes), "--device", "tpu"])
+        assert result.exit_code == 2 and "unsupported device 'tpu'" in result.output, result.output
