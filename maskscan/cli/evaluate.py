@@ -17,7 +17,8 @@ CHOOSE_THRESHOLD = click.option(
     "--choose-threshold", is_flag=True,
     help="Also choose the threshold by k-fold cross-validation over the photos: each fold's threshold is chosen "
          "on the other folds, and the metrics it gets on its own are pooled.")
-DEVICE = click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N.")
+DEVICE = click.option("--device", default="auto", show_default=True,
+                      help="auto (CUDA when present), cpu, cuda or cuda:N.")
 FOLDS = click.option("--folds", type=click.IntRange(2), default=DEFAULT_FOLDS, show_default=True,
                      help="Folds for --choose-threshold (photos dealt by a hash of the file name).")
 

@@ -120,8 +120,8 @@ def _expected_frames(info: StreamInfo, sample_fps: float) -> int | None:
 
 
 class FileProcessor:
-    def __init__(self, pipeline: FaceMaskPipeline | DeferredPipeline, sessions: sessionmaker[Session], options: ProcessOptions,
-                 progress: Progress) -> None:
+    def __init__(self, pipeline: FaceMaskPipeline | DeferredPipeline, sessions: sessionmaker[Session],
+                 options: ProcessOptions, progress: Progress) -> None:
         self.pipeline, self.sessions, self.options, self.progress = pipeline, sessions, options, progress
         self.annotator = BoxAnnotator()
         self.policy = results.ClaimPolicy(results.new_worker_id(), options.lease_s, options.max_attempts, options.force)
@@ -142,20 +142,18 @@ class FileProcessor:
         """Process one file; raises DatabaseUnavailable when the database is gone for good."""
         started = time.monotonic()
         outcome = FileOutcome(display_path(media.path), "done")
-        unsettled = self._unsettled(media)
+        unsettled, database_lost = self._unsettled(media), False
         if unsettled:
             outcome.status, outcome.error = "skipped", unsettled
         else:
             try:
                 self._open_and_process(media, outcome)
             except _DatabaseLost as exc:
-                outcome.status, outcome.error = "failed", f"database connection lost ({exc})"
-                outcome.seconds = time.monotonic() - started
-                self.progress.end_file(outcome)
-                self._recover_database(outcome)
-                return outcome
+                outcome.status, outcome.error, database_lost = "failed", f"database connection lost ({exc})", True
         outcome.seconds = time.monotonic() - started
-        self.progress.end_file(outcome)
+        self.progress.end_file(outcome)  # the file's line comes first, even if the run then gives up
+        if database_lost:
+            self._recover_database(outcome)
         return outcome
 
     def _open_and_process(self, media: MediaFile, outcome: FileOutcome) -> None:
