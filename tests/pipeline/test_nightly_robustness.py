@@ -292,6 +292,7 @@ def test_14_a_lost_postgresql_fails_that_file_only_and_the_run_goes_on(tmp_path:
         assert (first.status, frame_count(processor, first.id)) == ("failed", 0)
         assert "database connection lost" in first.error and second.status == "done"
         admin.dispose()
+        processor.sessions.kw["bind"].dispose()
 
 
 def test_14_a_database_that_stays_away_ends_the_run_with_one_error(tmp_path: Path) -> None:
@@ -315,6 +316,7 @@ def test_14_a_database_that_stays_away_ends_the_run_with_one_error(tmp_path: Pat
             with admin.connect() as connection:
                 connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
             admin.dispose()
+            processor.sessions.kw["bind"].dispose()
 
 
 # 19. huge images
@@ -336,7 +338,7 @@ def test_19_huge_images_fail_clearly_and_large_ones_pass_without_a_warning(db_ur
     huge = png_header(tmp_path / "huge.png", 16000, 10000)  # 160 MP, above maskscan's limit
     processor = make_processor(db_url, clips_dir=None)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
         outcome = processor.process(MediaFile(large, "image"))
         refused = processor.process(MediaFile(huge, "image"))
     assert outcome.status == "done", outcome
