@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS, classifier_weights, mask_threshold_for,
-                                          weights_id)
+                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS, classifier_weights,
+                                          mask_threshold_for, weights_id)
 from maskscan.classifiers.yolo_offline import require_local_weights
 from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError, debug_option,
@@ -126,14 +126,10 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     progress = ConsoleProgress(quiet, media)
     for problem in problems:
         progress.error(f"{quoted(problem.path)}: {problem.message}")
-    loaded_on: list[str] = []
-
     def load() -> FaceMaskPipeline:
         from maskscan.pipeline.loading import load_pipeline, resolve_device
 
-        torch_device = resolve_device(device)
-        loaded_on.append(str(torch_device))
-        return load_pipeline(torch_device, detector_weights, classifier, face_conf, threshold, detector_imgsz)
+        return load_pipeline(resolve_device(device), detector_weights, classifier, face_conf, threshold, detector_imgsz)
 
     threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold
     pipeline = DeferredPipeline(*names, face_conf, threshold, load)
@@ -168,7 +164,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     if as_json:
         summary = {
             "database": database_name,
-            "device": loaded_on[0] if loaded_on else None,
+            "device": str(pipeline.loaded.device) if pipeline.loaded else None,  # None: models never needed
             "detector": pipeline.detector_name,
             "classifier": pipeline.classifier_name,
             "files": [{k: v for k, v in asdict(o).items() if k != "exception"} for o in outcomes]

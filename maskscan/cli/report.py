@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -71,12 +72,9 @@ def _print_table(report: pd.DataFrame, title: str) -> None:
 
 
 def _cell(value: object) -> str:
-    import pandas as pd
-
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M")
+    """Times are already text (`for_people`); floats get 3 decimals, a missing one a dash."""
     if isinstance(value, float):
-        return "-" if pd.isna(value) else f"{value:.3f}"
+        return "-" if math.isnan(value) else f"{value:.3f}"
     return str(value)
 
 

@@ -69,9 +69,8 @@ class Timeline:
     """One note per discontinuity, for the log."""
 
     def place(self, raw_s: float, frame_index: int) -> float:
-        if self.offset is None or self.last is None:
-            self.offset = -raw_s
-            self.last = 0.0
+        if self.offset is None or self.last is None:  # the first frame (both are set together)
+            self.offset, self.last = -raw_s, 0.0
             return 0.0
         timestamp = raw_s + self.offset
         step = timestamp - self.last

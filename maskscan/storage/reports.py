@@ -93,18 +93,16 @@ def worst_frames(engine: Engine, filters: ReportFilter, count: int) -> pd.DataFr
         candidates = pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
         clips = connection.execute(clip_query).all()
     chosen: list[pd.Series] = []
-    stretches: set[object] = set()
     for _, row in candidates.iterrows():
-        clip = next((c for c in clips if c.video_id == row["video_id"] and c.start_s - 1e-6 <= row["timestamp_s"]
-                     <= c.end_s + 1e-6), None)
-        near = [key for key in stretches if isinstance(key, tuple) and key[0] == row["video_id"]
-                and abs(key[1] - row["timestamp_s"]) < STRETCH_GAP_S]
-        stretch = ("clip", clip.path) if clip is not None else (row["video_id"], row["timestamp_s"])
-        if stretch in stretches or near:
-            continue
-        stretches.add(stretch)
+        clip_path = next((c.path for c in clips if c.video_id == row["video_id"]
+                          and c.start_s - 1e-6 <= row["timestamp_s"] <= c.end_s + 1e-6), None)
+        if any((clip_path is not None and clip_path == other["clip_path"])
+               or (other["video_id"] == row["video_id"]
+                   and abs(other["timestamp_s"] - row["timestamp_s"]) < STRETCH_GAP_S)
+               for other in chosen):
+            continue  # a moment of a stretch already shown
         chosen.append(row.copy())
-        chosen[-1]["clip_path"] = clip.path if clip is not None else None
+        chosen[-1]["clip_path"] = clip_path
         if len(chosen) == count:
             break
     columns = list(candidates.columns) + ["clip_path"]

@@ -67,7 +67,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; maskscan only ever stores UTC."""
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
@@ -98,7 +98,7 @@ def _worker_alive(worker: str | None) -> bool:
 
 def _held_elsewhere(video: Video, policy: ClaimPolicy, now: datetime) -> bool:
     """Another live worker holds the file: its heartbeat is fresh, and it is not a dead process of this host."""
-    heartbeat = _aware(video.heartbeat_at)
+    heartbeat = as_utc(video.heartbeat_at)
     return (video.status == "running" and video.worker != policy.worker and heartbeat is not None
             and now - heartbeat < timedelta(seconds=policy.lease_s) and _worker_alive(video.worker))
 

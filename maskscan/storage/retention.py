@@ -8,12 +8,13 @@ delete re-checks that in the same statement, so pruning is safe while workers ru
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, and_, delete, func, select
 
 from maskscan.storage.models import Clip, Detection, Frame, Video
+from maskscan.storage.results import as_utc
 
 SETTLED = ("done", "failed", "superseded")
 """Video statuses whose results no worker is writing or about to replace."""
@@ -41,7 +42,7 @@ def prune(engine: Engine, cutoff: datetime, detections: bool = False, dry_run: b
     with engine.begin() as connection:
         old_ids, old_paths = [], []
         for clip_id, path, start, offset in connection.execute(candidates):
-            if start is not None and _aware(start) + timedelta(seconds=offset or 0.0) < cutoff:
+            if start is not None and as_utc(start) + timedelta(seconds=offset or 0.0) < cutoff:
                 old_ids.append(clip_id)
                 old_paths.append(path)
         if dry_run:
@@ -51,7 +52,9 @@ def prune(engine: Engine, cutoff: datetime, detections: bool = False, dry_run: b
                 delete(Clip).where(Clip.id.in_(old_ids), Clip.video_id.in_(settled_videos)).returning(Clip.path))
             result.clips = [row[0] for row in gone]
         if detections:
-            old_frames = select(Frame.id).where(and_(Frame.recorded_at < cutoff, Frame.video_id.in_(settled_videos)))
+            recorded = func.coalesce(Frame.recorded_at, select(Video.finished_at).where(Video.id == Frame.video_id)
+                                     .scalar_subquery())
+            old_frames = select(Frame.id).where(and_(recorded < cutoff, Frame.video_id.in_(settled_videos)))
             if dry_run:
                 result.detections = connection.execute(
                     select(func.count()).select_from(Detection).where(Detection.frame_id.in_(old_frames))).scalar()
@@ -66,7 +69,3 @@ def prune(engine: Engine, cutoff: datetime, detections: bool = False, dry_run: b
                 result.missing_files += 1
     return result
 
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; maskscan only ever stores UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
