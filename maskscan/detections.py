@@ -16,13 +16,15 @@ class FaceDetections:
 
     boxes: (K, 4) float32 x1, y1, x2, y2 in pixels of the source frame (after rotation).
     face_scores: (K,) detector confidence. mask_probs: (K,) probability that a mask is worn,
-    NaN until the classifier has run. `mask_threshold` decides the label.
+    NaN until the classifier has run. `mask_threshold` decides the label. track_ids: (K,) the
+    person each face belongs to within its file (see `maskscan.pipeline.tracking`), -1 untracked.
     """
 
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
     face_scores: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
     mask_probs: np.ndarray | None = None
     mask_threshold: float = 0.5
+    track_ids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
@@ -30,8 +32,11 @@ class FaceDetections:
         if self.mask_probs is None:
             self.mask_probs = np.full(len(self.boxes), np.nan, np.float32)
         self.mask_probs = np.asarray(self.mask_probs, np.float32).reshape(-1)
-        if not len(self.boxes) == len(self.face_scores) == len(self.mask_probs):
-            raise ValueError("boxes, face_scores and mask_probs must have one row per face")
+        if self.track_ids is None:
+            self.track_ids = np.full(len(self.boxes), -1, np.int64)
+        self.track_ids = np.asarray(self.track_ids, np.int64).reshape(-1)
+        if not len(self.boxes) == len(self.face_scores) == len(self.mask_probs) == len(self.track_ids):
+            raise ValueError("boxes, face_scores, mask_probs and track_ids must have one row per face")
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -54,4 +59,7 @@ class FaceDetections:
         return len(self) - self.masked_count
 
     def with_mask_probs(self, mask_probs: np.ndarray) -> "FaceDetections":
-        return FaceDetections(self.boxes, self.face_scores, mask_probs, self.mask_threshold)
+        return FaceDetections(self.boxes, self.face_scores, mask_probs, self.mask_threshold, self.track_ids)
+
+    def with_track_ids(self, track_ids: np.ndarray) -> "FaceDetections":
+        return FaceDetections(self.boxes, self.face_scores, self.mask_probs, self.mask_threshold, track_ids)

@@ -169,7 +169,9 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
             "classifier": pipeline.classifier_name,
             "files": [{k: v for k, v in asdict(o).items() if k != "exception"} for o in outcomes]
                      + [{"path": display_path(p.path), "status": "failed", "error": p.message} for p in problems],
-            "totals": {key: sum(getattr(o, key) for o in outcomes) for key in ("frames", "faces", "masked", "unmasked")}
+            "totals": {key: sum(getattr(o, key) for o in outcomes)
+                       for key in ("frames", "faces", "masked", "unmasked", "people", "people_masked",
+                                   "people_unmasked", "people_unknown")}
                       | {"done": sum(o.status == "done" for o in outcomes),
                          "skipped": sum(o.status == "skipped" for o in outcomes), "failed": failed},
         }

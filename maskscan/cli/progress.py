@@ -29,7 +29,8 @@ def describe(outcome: FileOutcome) -> str:
         return f"{path}: skipped, {outcome.error}"
     if outcome.status == "failed":
         return f"{path}: {outcome.error}"
-    return (f"{path}: done, {outcome.frames} frames, {outcome.faces} faces "
+    return (f"{path}: done, {outcome.frames} frames, {outcome.people} people ({outcome.people_masked} mask, "
+            f"{outcome.people_unmasked} no mask, {outcome.people_unknown} unknown), {outcome.faces} face sightings "
             f"({outcome.masked} mask, {outcome.unmasked} no mask), {len(outcome.clips)} clips, "
             f"{outcome.seconds:.1f} s")
 
@@ -47,10 +48,11 @@ def summary_line(outcomes: list[FileOutcome], problems: int, seconds: float, dat
     count = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
     frames, faces = sum(o.frames for o in outcomes), sum(o.faces for o in outcomes)
     unmasked, clips = sum(o.unmasked for o in outcomes), sum(len(o.clips) for o in outcomes)
+    people, unmasked_people = sum(o.people for o in outcomes), sum(o.people_unmasked for o in outcomes)
     where = f"results in {database}" + (f", clips in {clips_dir}" if clips_dir is not None and clips else "")
     return (f"{len(outcomes) + problems} inputs: {count['done']} done, {count['skipped']} skipped, "
-            f"{count['failed'] + problems} failed; {frames} frames, {faces} faces ({unmasked} no mask), "
-            f"{clips} clips in {seconds:.0f} s; {where}")
+            f"{count['failed'] + problems} failed; {frames} frames, {people} people ({unmasked_people} no mask), "
+            f"{faces} face sightings ({unmasked} no mask), {clips} clips in {seconds:.0f} s; {where}")
 
 
 class ConsoleProgress:

@@ -12,7 +12,8 @@ NO_MASK_COLOUR = (230, 0, 0)
 
 
 class BoxAnnotator:
-    """Boxes labelled `mask 0.97` / `no mask 0.88` (the probability of the label shown)."""
+    """Boxes labelled `mask 0.97` / `no mask 0.88` (the probability of the label shown), after the
+    person's number within the file when the face is tracked (`#3 no mask 0.88`)."""
 
     def __init__(self, thickness: int | None = None, font_size: int | None = None) -> None:
         self.thickness = thickness
@@ -27,11 +28,12 @@ class BoxAnnotator:
         scale = max(image.shape[:2]) / 640
         thickness = self.thickness or max(1, round(2 * scale))
         font = ImageFont.load_default(size=self.font_size or max(10, round(12 * scale)))
-        for box, masked, probability in zip(faces.boxes, faces.masked, faces.mask_probs):
+        for box, masked, probability, person in zip(faces.boxes, faces.masked, faces.mask_probs, faces.track_ids):
             colour = MASK_COLOUR if masked else NO_MASK_COLOUR
             x1, y1, x2, y2 = (float(v) for v in box)
             draw.rectangle((x1, y1, x2, y2), outline=colour, width=thickness)
             text = f"mask {probability:.2f}" if masked else f"no mask {1 - probability:.2f}"
+            text = f"#{person + 1} {text}" if person >= 0 else text
             left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
             label_h = bottom - top + 2 * thickness
             label_y = y1 - label_h if y1 - label_h >= 0 else y2

@@ -23,6 +23,8 @@ class ClipRecord:
     end_s: float
     path: Path
     reason: str = "no_mask"
+    people: frozenset[int] = frozenset()
+    """The person numbers (`FaceDetections.track_ids`) seen without a mask in the clip."""
 
 
 def _even(image: np.ndarray) -> np.ndarray:
@@ -82,6 +84,7 @@ class ViolationClipWriter:
         self._recent: deque[tuple[float, np.ndarray, FaceDetections]] = deque()
         self._writer: _Mp4Writer | None = None
         self._path: Path | None = None
+        self._people: set[int] = set()
         self._start_s = self._last_violation_s = self._last_s = 0.0
 
     def __enter__(self) -> "ViolationClipWriter":
@@ -104,7 +107,7 @@ class ViolationClipWriter:
             if violation:
                 self._open()
         else:
-            self._writer.write(self.annotator.annotate(image, faces))
+            self._write(image, faces)
         if violation:
             self._last_violation_s = timestamp_s
         elif self._writer is not None and timestamp_s - self._last_violation_s >= self.post_roll_s:
@@ -122,14 +125,20 @@ class ViolationClipWriter:
         self._path = self.out_dir / f"{self.stem}_{round(first_s * 1000):08d}ms.mp4"
         self._writer = _Mp4Writer(self._path, self.rate, width, height)
         for _, image, faces in self._recent:
-            self._writer.write(self.annotator.annotate(image, faces))
+            self._write(image, faces)
         self._recent.clear()
+
+    def _write(self, image: np.ndarray, faces: FaceDetections) -> None:
+        assert self._writer is not None
+        self._writer.write(self.annotator.annotate(image, faces))
+        self._people.update(int(p) for p, masked in zip(faces.track_ids, faces.masked) if p >= 0 and not masked)
 
     def _finish(self, end_s: float) -> None:
         assert self._writer is not None and self._path is not None
         self._writer.close()
         self._writer = None
-        self.on_clip(ClipRecord(self._start_s, end_s, self._path))
+        people, self._people = frozenset(self._people), set()
+        self.on_clip(ClipRecord(self._start_s, end_s, self._path, people=people))
 
 
 def write_annotated_image(path: Path, annotated: np.ndarray) -> None:

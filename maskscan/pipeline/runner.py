@@ -26,7 +26,9 @@ from maskscan.pipeline.clips import ClipRecord, ViolationClipWriter, write_annot
 from maskscan.pipeline.decode import DecodeError, StreamInfo, VideoSource, batched_frames
 from maskscan.pipeline.deferred import ModelLoadError
 from maskscan.pipeline.media import MediaFile, display_path, open_media, quoted
+from maskscan.pipeline.people import NO_MASK, UNKNOWN, PeopleTally
 from maskscan.pipeline.recording import recording_of
+from maskscan.pipeline.tracking import FaceTracker, TrackerSettings
 from maskscan.storage import results
 from maskscan.storage.database import first_line
 from maskscan.storage.results import MediaInfo
@@ -55,6 +57,19 @@ class ProcessOptions:
     """Files modified less than this many seconds ago are skipped as still being written."""
     database_retry_s: float = 60.0
     """After losing the database, how long to wait for it to come back before giving up the run."""
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
+
+
+@dataclass
+class PersonOutcome:
+    """A person seen without a mask, with the clips that show them."""
+
+    person: int
+    """Their number within the file, as drawn in the clips (`#1`, ...)."""
+    track_id: int
+    first_s: float
+    last_s: float
+    clips: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -67,7 +82,13 @@ class FileOutcome:
     faces: int = 0
     masked: int = 0
     unmasked: int = 0
+    people: int = 0
+    """Tracked people labelled `mask` or `no_mask` (tracks too doubtful to label are `people_unknown`)."""
+    people_masked: int = 0
+    people_unmasked: int = 0
+    people_unknown: int = 0
     clips: list[str] = field(default_factory=list)
+    unmasked_people: list[PersonOutcome] = field(default_factory=list)
     seconds: float = 0.0
     exception: BaseException | None = field(default=None, repr=False)
     """The unexpected error behind a failure (shown with --debug); None for decode problems."""
@@ -124,7 +145,8 @@ class FileProcessor:
                  options: ProcessOptions, progress: Progress) -> None:
         self.pipeline, self.sessions, self.options, self.progress = pipeline, sessions, options, progress
         self.annotator = BoxAnnotator()
-        self.policy = results.ClaimPolicy(results.new_worker_id(), options.lease_s, options.max_attempts, options.force)
+        self.policy = results.ClaimPolicy(results.new_worker_id(), options.lease_s, options.max_attempts, options.force,
+                                          options.sample_fps)
 
     def _unsettled(self, media: MediaFile) -> str | None:
         """Why the file is left for a later run (it is still being written), or None."""
@@ -269,9 +291,15 @@ class FileProcessor:
 
     def _analyse_into(self, session: Session, media: MediaFile, video: results.Video, outcome: FileOutcome,
                       clip_dir: Path | None, handle: BinaryIO) -> None:
+        track_rows: dict[int, int] = {}  # the file's person numbers -> `tracks` rows
+        clips_of: dict[int, list[str]] = {}
+
         def record_clip(clip: ClipRecord) -> None:
-            results.add_clip(session, video, self.policy, clip.start_s, clip.end_s, str(clip.path), clip.reason)
+            results.add_clip(session, video, self.policy, clip.start_s, clip.end_s, str(clip.path), clip.reason,
+                             [track_rows[p] for p in clip.people if p in track_rows])
             outcome.clips.append(str(clip.path))
+            for person in clip.people:
+                clips_of.setdefault(person, []).append(str(clip.path))
 
         clip_stem = safe_stem(media.path)
         with VideoSource(media, self.options.sample_fps, self.options.decoder_threads, handle) as source:
@@ -280,18 +308,24 @@ class FileProcessor:
                                      self.options.time_pattern, self.options.timezone)
             results.set_stream_info(session, video, self.policy, results.StreamFacts(
                 stream.duration_s, stream.fps, stream.width, stream.height, recording.camera, recording.recorded_at,
-                recording.source, self.options.sample_fps, self.pipeline.face_confidence, self.pipeline.mask_threshold))
+                recording.source, self.options.sample_fps, self.pipeline.face_confidence, self.pipeline.mask_threshold,
+                self.options.tracker.describe()))
             self.progress.start_file(media, stream, _expected_frames(stream, self.options.sample_fps))
             rate = self.options.sample_fps or stream.fps or 5.0
+            tracker = FaceTracker(self.options.tracker, rate)
+            tally = PeopleTally(rate if media.kind == "video" else 0.0)  # in a photo, one sighting is all there is
             writer = (ViolationClipWriter(clip_dir, clip_stem, rate, self.options.pre_roll_s,
                                           self.options.post_roll_s, record_clip, self.annotator)
                       if clip_dir is not None and media.kind == "video" else None)
             with writer or nullcontext():
                 for batch in batched_frames(source, self.options.batch_size):
-                    faces = self.pipeline([frame.image for frame in batch])
+                    faces = [tracker.assign(frame.timestamp_s, found)
+                             for frame, found in zip(batch, self.pipeline([frame.image for frame in batch]))]
+                    for frame, found in zip(batch, faces):
+                        tally.add(frame.timestamp_s, found)
                     results.add_frames(session, video, self.policy,
                                        ((f.index, f.timestamp_s, d) for f, d in zip(batch, faces)),
-                                       recording.recorded_at)
+                                       recording.recorded_at, track_rows)
                     for frame, found in zip(batch, faces):
                         self._count(outcome, found)
                         if writer is not None:
@@ -299,10 +333,26 @@ class FileProcessor:
                         elif clip_dir is not None and found.unmasked_count:
                             path = clip_dir / f"{clip_stem}.jpg"
                             write_annotated_image(path, self.annotator.annotate(frame.image, found))
-                            record_clip(ClipRecord(0.0, 0.0, path))
+                            record_clip(ClipRecord(0.0, 0.0, path, people=frozenset(
+                                int(p) for p, m in zip(found.track_ids, found.masked) if p >= 0 and not m)))
                     self.progress.advance(len(batch), sum(len(f) for f in faces))
+            results.finish_tracks(session, video, self.policy, tally, track_rows, recording.recorded_at)
+            self._count_people(outcome, tally, track_rows, clips_of)
             for note in source.timeline.jumps:
                 self.progress.warn(f"{quoted(outcome.path)}: {note}")
+
+    @staticmethod
+    def _count_people(outcome: FileOutcome, tally: PeopleTally, track_rows: dict[int, int],
+                      clips_of: dict[int, list[str]]) -> None:
+        for person, seen in sorted(tally.people.items()):
+            label = tally.label(person)
+            outcome.people_unknown += label == UNKNOWN
+            outcome.people += label != UNKNOWN
+            outcome.people_unmasked += label == NO_MASK
+            outcome.people_masked += label not in (UNKNOWN, NO_MASK)
+            if label == NO_MASK:
+                outcome.unmasked_people.append(PersonOutcome(person + 1, track_rows[person], seen.first_s, seen.last_s,
+                                                             clips_of.get(person, [])))
 
     @staticmethod
     def _count(outcome: FileOutcome, faces: FaceDetections) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, Float, ForeignKey,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 VIDEO_STATUSES = ("pending", "running", "done", "failed", "superseded")
+PERSON_LABELS = ("mask", "no_mask", "unknown")
 
 naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -63,11 +64,15 @@ class Video(Base):
     """Detector confidence threshold the faces were found at."""
     mask_threshold: Mapped[float | None] = mapped_column(Float)
     """P(mask) at or above which a face was labelled `mask`."""
+    tracker: Mapped[str | None] = mapped_column(String(200))
+    """The tracker and its settings that made the video's `tracks`; NULL: processed before tracking."""
 
     frames: Mapped[list["Frame"]] = relationship(back_populates="video", cascade="all, delete-orphan",
                                                  passive_deletes=True)
     clips: Mapped[list["Clip"]] = relationship(back_populates="video", cascade="all, delete-orphan",
                                                passive_deletes=True)
+    tracks: Mapped[list["Track"]] = relationship(back_populates="video", cascade="all, delete-orphan",
+                                                 passive_deletes=True)
 
 
 class Frame(Base):
@@ -109,9 +114,37 @@ class Detection(Base):
     face_score: Mapped[float] = mapped_column(Float)
     mask_prob: Mapped[float] = mapped_column(Float)
     label: Mapped[str] = mapped_column(String(8))
-    track_id: Mapped[int | None] = mapped_column(Integer)
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id", ondelete="SET NULL"), index=True)
+    """The person this face belongs to; NULL for footage processed before tracking and for faces no track took."""
 
     frame: Mapped[Frame] = relationship(back_populates="detections")
+
+
+class Track(Base):
+    """One person within one video: their sightings and the vote on their mask state."""
+
+    __tablename__ = "tracks"
+    __table_args__ = (
+        CheckConstraint(f"label IN {PERSON_LABELS}", name="label"),
+        Index("ix_tracks_video_id", "video_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    first_s: Mapped[float] = mapped_column(Float)
+    last_s: Mapped[float] = mapped_column(Float)
+    first_recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    """Wall-clock time of the first sighting: the video's `recorded_at` plus `first_s`."""
+    detections: Mapped[int] = mapped_column(Integer)
+    """Sightings (stored detections) of the person."""
+    mask_votes: Mapped[int] = mapped_column(Integer)
+    no_mask_votes: Mapped[int] = mapped_column(Integer)
+    mask_prob: Mapped[float | None] = mapped_column(Float)
+    """Mean P(mask) over the sightings."""
+    label: Mapped[str] = mapped_column(String(8))
+    """`mask`, `no_mask`, or `unknown` (too few confident sightings to say; not counted as a person)."""
+
+    video: Mapped[Video] = relationship(back_populates="tracks")
 
 
 class Clip(Base):
@@ -128,3 +161,13 @@ class Clip(Base):
     reason: Mapped[str] = mapped_column(String(32))
 
     video: Mapped[Video] = relationship(back_populates="clips")
+
+
+class ClipTrack(Base):
+    """Which people a violation clip shows without a mask."""
+
+    __tablename__ = "clip_tracks"
+
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True,
+                                          index=True)

@@ -18,13 +18,18 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from math import isclose
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from maskscan.detections import FaceDetections
-from maskscan.storage.models import Clip, Detection, Frame, Video
+from maskscan.storage.models import Clip, ClipTrack, Detection, Frame, Track, Video
+
+if TYPE_CHECKING:
+    from maskscan.pipeline.people import PeopleTally
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class ClaimPolicy:
     max_attempts: int = 3
     """A file that failed (or killed its worker) this often is left alone unless forced."""
     force: bool = False
+    sample_fps: float | None = None
+    """The sampling rate of this run: a file done at another rate is done again (None: any rate will do)."""
 
 
 @dataclass(frozen=True)
@@ -103,12 +110,17 @@ def _held_elsewhere(video: Video, policy: ClaimPolicy, now: datetime) -> bool:
             and now - heartbeat < timedelta(seconds=policy.lease_s) and _worker_alive(video.worker))
 
 
+def _same_rate(done_at: float | None, wanted: float | None) -> bool:
+    """Results from before the rate was stored (None) stand for any rate."""
+    return done_at is None or wanted is None or isclose(done_at, wanted, rel_tol=1e-6)
+
+
 def _refusal(video: Video, policy: ClaimPolicy, now: datetime) -> Claim | None:
     if _held_elsewhere(video, policy, now):
         return Claim(None, f"being processed by {video.worker}")
     if policy.force:
         return None
-    if video.status == "done":
+    if video.status == "done" and _same_rate(video.sample_fps, policy.sample_fps):
         return Claim(None, "already done with these models (--force to redo)")
     if video.status in ("failed", "running") and video.attempts >= policy.max_attempts:
         return Claim(None, f"gave up after {video.attempts} attempts (last error: {video.error or 'worker died'}; "
@@ -153,11 +165,14 @@ def claim_video(session: Session, info: MediaInfo, policy: ClaimPolicy) -> Claim
 
 
 def clear_results(session: Session, video_id: int) -> None:
-    """Delete a video's frames (with their detections) and clips."""
+    """Delete a video's frames (with their detections), clips and tracks."""
     frame_ids = select(Frame.id).where(Frame.video_id == video_id)
+    clip_ids = select(Clip.id).where(Clip.video_id == video_id)
+    session.execute(delete(ClipTrack).where(ClipTrack.clip_id.in_(clip_ids)))
     session.execute(delete(Detection).where(Detection.frame_id.in_(frame_ids)))
     session.execute(delete(Frame).where(Frame.video_id == video_id))
     session.execute(delete(Clip).where(Clip.video_id == video_id))
+    session.execute(delete(Track).where(Track.video_id == video_id))
 
 
 def _still_ours(session: Session, video: Video, policy: ClaimPolicy, **values: object) -> None:
@@ -185,38 +200,68 @@ class StreamFacts:
     sample_fps: float | None = None
     face_conf: float | None = None
     mask_threshold: float | None = None
+    tracker: str | None = None
 
 
 def set_stream_info(session: Session, video: Video, policy: ClaimPolicy, facts: StreamFacts) -> None:
     _still_ours(session, video, policy, duration_s=facts.duration_s, fps=facts.fps, width=facts.width,
                 height=facts.height, camera=facts.camera, recorded_at=facts.recorded_at,
                 recorded_at_source=facts.recorded_at_source, sample_fps=facts.sample_fps,
-                face_conf=facts.face_conf, mask_threshold=facts.mask_threshold)
+                face_conf=facts.face_conf, mask_threshold=facts.mask_threshold, tracker=facts.tracker)
     session.commit()
 
 
+def _at(recorded_at: datetime | None, timestamp_s: float) -> datetime | None:
+    return None if recorded_at is None else recorded_at + timedelta(seconds=timestamp_s)
+
+
+def _add_new_tracks(session: Session, video: Video, frames: list[tuple[int, float, FaceDetections]],
+                    recorded_at: datetime | None, track_rows: dict[int, int]) -> None:
+    """A row for each person first seen in these frames (its counts are filled in by `finish_tracks`)."""
+    first_seen: dict[int, float] = {}
+    for _, timestamp_s, faces in frames:
+        for person in faces.track_ids:
+            if person >= 0 and int(person) not in track_rows:
+                first_seen.setdefault(int(person), timestamp_s)
+    if not first_seen:
+        return
+    ids = session.scalars(
+        insert(Track).returning(Track.id, sort_by_parameter_order=True),
+        [{"video_id": video.id, "first_s": t, "last_s": t, "first_recorded_at": _at(recorded_at, t), "detections": 0,
+          "mask_votes": 0, "no_mask_votes": 0, "mask_prob": None, "label": "unknown"} for t in first_seen.values()],
+    ).all()
+    track_rows.update(zip(first_seen, ids))
+
+
 def add_frames(session: Session, video: Video, policy: ClaimPolicy,
-               frames: Iterable[tuple[int, float, FaceDetections]], recorded_at: datetime | None = None) -> int:
+               frames: Iterable[tuple[int, float, FaceDetections]], recorded_at: datetime | None = None,
+               track_rows: dict[int, int] | None = None) -> int:
     """Store analysed frames and their faces in one transaction, with the heartbeat; returns how many.
 
     `recorded_at` is the recording's wall-clock start; each frame gets it plus its timestamp.
-    Rows go in as two multi-row INSERTs (frames, returning their ids, then detections):
-    building ORM objects per face costs more CPU than the decoder can spare.
+    `track_rows` maps the file's person numbers (`FaceDetections.track_ids`) to `tracks` rows;
+    people first seen here get their row and join it. Rows go in as multi-row INSERTs
+    (frames, returning their ids, then detections): building ORM objects per face costs more
+    CPU than the decoder can spare.
     """
     frames = list(frames)
+    track_rows = {} if track_rows is None else track_rows
     if frames:
+        _add_new_tracks(session, video, frames, recorded_at, track_rows)
         frame_ids = session.scalars(
             insert(Frame).returning(Frame.id, sort_by_parameter_order=True),
             [{"video_id": video.id, "frame_index": index, "timestamp_s": timestamp_s, "faces": len(faces),
               "masked": faces.masked_count, "unmasked": faces.unmasked_count,
-              "recorded_at": None if recorded_at is None else recorded_at + timedelta(seconds=timestamp_s)}
+              "recorded_at": _at(recorded_at, timestamp_s)}
              for index, timestamp_s, faces in frames],
         ).all()
         detections = [
             {"frame_id": frame_id, "x1": float(b[0]), "y1": float(b[1]), "x2": float(b[2]), "y2": float(b[3]),
-             "face_score": float(score), "mask_prob": float(prob), "label": label}
+             "face_score": float(score), "mask_prob": float(prob), "label": label,
+             "track_id": track_rows.get(int(person))}
             for frame_id, (_, _, faces) in zip(frame_ids, frames)
-            for b, score, prob, label in zip(faces.boxes, faces.face_scores, faces.mask_probs, faces.labels)
+            for b, score, prob, label, person in zip(faces.boxes, faces.face_scores, faces.mask_probs, faces.labels,
+                                                     faces.track_ids)
         ]
         if detections:
             session.execute(insert(Detection), detections)
@@ -226,8 +271,27 @@ def add_frames(session: Session, video: Video, policy: ClaimPolicy,
 
 
 def add_clip(session: Session, video: Video, policy: ClaimPolicy, start_s: float, end_s: float, path: str,
-             reason: str) -> None:
-    session.add(Clip(video_id=video.id, start_s=start_s, end_s=end_s, path=path, reason=reason))
+             reason: str, track_ids: Iterable[int] = ()) -> None:
+    """A clip, with the tracks (row ids) of the people it shows without a mask."""
+    clip = Clip(video_id=video.id, start_s=start_s, end_s=end_s, path=path, reason=reason)
+    session.add(clip)
+    session.flush()
+    tracks = sorted(set(track_ids))
+    if tracks:
+        session.execute(insert(ClipTrack), [{"clip_id": clip.id, "track_id": t} for t in tracks])
+    _still_ours(session, video, policy)
+    session.commit()
+
+
+def finish_tracks(session: Session, video: Video, policy: ClaimPolicy, tally: PeopleTally,
+                  track_rows: dict[int, int], recorded_at: datetime | None) -> None:
+    """Each person's sightings, votes and label, once the whole file has been seen."""
+    for person, row in track_rows.items():
+        seen = tally.people[person]
+        session.execute(update(Track).where(Track.id == row).values(
+            first_s=seen.first_s, last_s=seen.last_s, first_recorded_at=_at(recorded_at, seen.first_s),
+            detections=seen.detections, mask_votes=seen.mask_votes, no_mask_votes=seen.no_mask_votes,
+            mask_prob=seen.mask_prob, label=tally.label(person)))
     _still_ours(session, video, policy)
     session.commit()
 

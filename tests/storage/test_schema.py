@@ -13,10 +13,14 @@ from maskscan.storage.models import Base, Clip, Detection, Frame, Video
 CONTRACT = {
     "videos": {"id", "path", "sha256", "size_bytes", "duration_s", "fps", "width", "height", "frames_analysed",
                "status", "error", "started_at", "finished_at", "detector", "classifier", "worker", "heartbeat_at",
-               "attempts", "camera", "recorded_at", "recorded_at_source", "sample_fps", "face_conf", "mask_threshold"},
+               "attempts", "camera", "recorded_at", "recorded_at_source", "sample_fps", "face_conf", "mask_threshold",
+               "tracker"},
     "frames": {"id", "video_id", "frame_index", "timestamp_s", "faces", "masked", "unmasked", "recorded_at"},
     "detections": {"id", "frame_id", "x1", "y1", "x2", "y2", "face_score", "mask_prob", "label", "track_id"},
     "clips": {"id", "video_id", "start_s", "end_s", "path", "reason"},
+    "tracks": {"id", "video_id", "first_s", "last_s", "first_recorded_at", "detections", "mask_votes", "no_mask_votes",
+               "mask_prob", "label"},
+    "clip_tracks": {"clip_id", "track_id"},
 }
 
 
