@@ -19,6 +19,8 @@ from maskscan.storage.report_filter import GROUPINGS, ReportFilter
 if TYPE_CHECKING:
     import pandas as pd
 
+PEOPLE_LISTED = 50
+"""People without a mask listed by name of file and clip in the HTML report (the longest seen first)."""
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
@@ -60,19 +62,37 @@ def _write(target: Path, text: str) -> None:
 
 
 def _print_table(report: pd.DataFrame, title: str) -> None:
+    """One total reads best as a list of measures; groups as rows (never cut short when piped)."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
-    for column in report.columns:
-        table.add_column(column, justify="right")
-    for row in report.itertuples(index=False):
-        table.add_row(*[_cell(value) for value in row])
-    Console().print(table)
+    if len(report) == 1:
+        table.add_column("Measure", justify="left")
+        table.add_column("Value", justify="right")
+        for column in report.columns:
+            table.add_row(str(column), _cell(report[column].iloc[0]))
+    else:
+        for column in report.columns:
+            table.add_column(column, justify="right")
+        for row in report.itertuples(index=False):
+            table.add_row(*[_cell(value) for value in row])
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(80, 16 * len(report.columns)))
+    console.print(table)
+
+
+def pd_NA() -> object:  # noqa: N802 - pandas' name
+    import pandas as pd
+
+    return pd.NA
 
 
 def _cell(value: object) -> str:
     """Times are already text (`for_people`); floats get 3 decimals, a missing one a dash."""
+    if value is None or value is pd_NA():
+        return "-"
     if isinstance(value, float):
         return "-" if math.isnan(value) else f"{value:.3f}"
     return str(value)
@@ -98,8 +118,10 @@ def _cell(value: object) -> str:
 def report(db_url: str | None, since: datetime | None, until: datetime | None, cameras: tuple[str, ...],
            videos: tuple[str, ...], grouping: tuple[str, ...], output_format: str, output: Path | None,
            thumbnails: int, blur_faces: bool) -> None:
-    """Footage hours, frames, faces, masked, unmasked, compliance (masked / faces), peak unmasked
-    faces in one frame and violation clips, per group, over `done` videos.
+    """People (tracked persons labelled by a vote over their sightings: masked, unmasked, unknown,
+    and people compliance = masked / labelled people), then face sightings (faces, masked,
+    unmasked, sighting compliance = masked / faces, peak unmasked in one frame), violation clips,
+    footage hours and untracked footage (processed before tracking), per group, over `done` videos.
 
     \b
     Example:
@@ -109,12 +131,12 @@ def report(db_url: str | None, since: datetime | None, until: datetime | None, c
     import pandas as pd
 
     from maskscan.storage.reports import (clip_table, compliance_report, for_people, frame_table, report_header,
-                                          worst_frames)
+                                          track_table, unmasked_people, worst_frames)
 
     filters = ReportFilter(_utc(since), _utc(until), cameras, videos)
     engine = open_engine(db_url, must_exist=True)
-    frames, clips = frame_table(engine, filters), clip_table(engine, filters)
-    table = compliance_report(frames, clips, grouping)  # type: ignore[arg-type]
+    frames, clips, tracks = frame_table(engine, filters), clip_table(engine, filters), track_table(engine, filters)
+    table = compliance_report(frames, clips, grouping, tracks)  # type: ignore[arg-type]
     if frames.empty:
         click.echo(f"maskscan: no analysed footage matches ({_describe(filters)}); the report is empty", err=True)
     if output_format == "table":
@@ -126,7 +148,8 @@ def report(db_url: str | None, since: datetime | None, until: datetime | None, c
         worst = worst_frames(engine, filters, thumbnails) if thumbnails else pd.DataFrame()
         target = output or Path("maskscan-report.html")
         text = render_html("Mask compliance report", _describe(filters), report_header(engine, filters), table,
-                           frames, clips, worst, engine, blur_faces, target)
+                           frames, clips, worst, tracks, unmasked_people(engine, filters, PEOPLE_LISTED), engine,
+                           blur_faces, target)
         _write(target, text)
         click.echo(f"wrote {target}", err=True)
         return

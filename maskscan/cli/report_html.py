@@ -212,18 +212,46 @@ def _sampling(sample_fps: float | None) -> str:
     return "every frame analysed" if sample_fps == 0 else f"{sample_fps:g} frames analysed a second"
 
 
-def _headline(frames: pd.DataFrame, clips: pd.DataFrame) -> str:
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "–"
+
+
+def _headline(frames: pd.DataFrame, clips: pd.DataFrame, tracks: pd.DataFrame) -> str:
+    """People first (when any footage was tracked), then face sightings."""
     faces, masked, unmasked = int(frames["faces"].sum()), int(frames["masked"].sum()), int(frames["unmasked"].sum())
-    compliance = f"{100 * masked / faces:.1f} %" if faces else "–"
-    figures = [(compliance, "compliance (masked face sightings)"), (f"{faces:,}", "face sightings"),
-               (f"{unmasked:,}", "unmasked sightings (violations)"), (f"{len(clips):,}", "violation clips")]
+    figures = []
+    if frames["tracked"].any():
+        labels = tracks["label"].value_counts()
+        people_masked, people_unmasked = int(labels.get("mask", 0)), int(labels.get("no_mask", 0))
+        people = people_masked + people_unmasked
+        figures += [(_percent(people_masked, people), "compliance (masked people)"), (f"{people:,}", "people"),
+                    (f"{people_unmasked:,}", "people without a mask")]
+    figures += [(_percent(masked, faces), "compliance (masked face sightings)"), (f"{faces:,}", "face sightings"),
+                (f"{unmasked:,}", "unmasked sightings (violations)"), (f"{len(clips):,}", "violation clips")]
     return "<div class='figures'>" + "".join(
         f"<div class='figure'><b>{html.escape(value)}</b><span>{html.escape(label)}</span></div>"
         for value, label in figures) + "</div>"
 
 
+def _unmasked_people(people: pd.DataFrame, total: int, report_path: Path) -> list[str]:
+    shown = f" (the {len(people)} seen longest of {total})" if total > len(people) else ""
+    parts = [f"<h2>People without a mask{html.escape(shown)}</h2><div class='scroll'><table><thead><tr>"
+             "<th>First seen (UTC)</th><th>Camera</th><th>File</th><th>Seen (s)</th><th>Sightings</th>"
+             "<th>Clips</th></tr></thead><tbody>"]
+    for _, person in people.iterrows():
+        links = " ".join(f"<a href='{html.escape(clip_link(c, report_path))}'>clip</a>" for c in person["clips"])
+        parts.append(f"<tr><td>{html.escape(_when(person['recorded_at']))}</td>"
+                     f"<td>{html.escape(person['camera'] or '(none)')}</td>"
+                     f"<td>{html.escape(Path(person['path']).name)}</td>"
+                     f"<td>{person['first_s']:.1f}–{person['last_s']:.1f}</td><td>{int(person['detections'])}</td>"
+                     f"<td>{links or '–'}</td></tr>")
+    parts.append("</tbody></table></div>")
+    return parts
+
+
 def render_html(title: str, summary: str, header: dict[str, Any], report: pd.DataFrame, frames: pd.DataFrame,
-                clips: pd.DataFrame, worst: pd.DataFrame, engine: Engine, blur: bool, report_path: Path) -> str:
+                clips: pd.DataFrame, worst: pd.DataFrame, tracks: pd.DataFrame, people: pd.DataFrame,
+                engine: Engine, blur: bool, report_path: Path) -> str:
     parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1'>",
              f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
@@ -231,7 +259,10 @@ def render_html(title: str, summary: str, header: dict[str, Any], report: pd.Dat
     if frames.empty:
         parts.append("<p>No analysed footage matches.</p></body></html>")
         return "\n".join(parts)
-    parts.append(_headline(frames, clips))
+    parts.append(_headline(frames, clips, tracks))
+    if frames["tracked"].any() and not frames["tracked"].all():
+        parts.append("<p class='warning'>Part of this footage was processed before maskscan tracked people: "
+                     "its people are not counted (see the untracked footage column).</p>")
     parts.append("<div class='scroll'>" + for_people(report).to_html(index=False, float_format=lambda v: f"{v:.3f}",
                                                             na_rep="–", border=0) + "</div>")
     parts.append(f"<h2>Compliance over time</h2><img alt='compliance over time' src='{compliance_chart(frames)}'>")
@@ -240,6 +271,8 @@ def render_html(title: str, summary: str, header: dict[str, Any], report: pd.Dat
     heat = heat_map(frames)
     if heat is not None:
         parts.append(f"<h2>When violations happen</h2><img alt='unmasked sightings by camera and hour' src='{heat}'>")
+    if not people.empty:
+        parts += _unmasked_people(people, int((tracks["label"] == "no_mask").sum()), report_path)
     if not worst.empty:
         parts.append("<h2>Worst violation moments</h2>")
         if blur:

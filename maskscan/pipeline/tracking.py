@@ -17,6 +17,8 @@ import numpy as np
 from maskscan.detections import FaceDetections
 
 UNTRACKED = -1
+MIN_SIZE_RATIO = 0.5
+"""Faces whose widths differ by more than this factor between samples are never the same person."""
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,16 @@ class TrackerSettings:
 
 def _centre_similarity(predicted: np.ndarray, found: np.ndarray, reach_widths: float) -> np.ndarray:
     """(N, M): 1 where centres coincide, falling to 0 at `reach_widths` face widths apart, scaled
-    by how alike the two sizes are (a face does not halve or double between samples)."""
+    by how alike the two sizes are, down to 0 at MIN_SIZE_RATIO (a face does not halve or
+    double between samples)."""
     centre_p = (predicted[:, None, :2] + predicted[:, None, 2:]) / 2
     centre_f = (found[None, :, :2] + found[None, :, 2:]) / 2
     width_p = np.maximum(predicted[:, None, 2] - predicted[:, None, 0], 1e-3)
     width_f = np.maximum(found[None, :, 2] - found[None, :, 0], 1e-3)
     distance = np.linalg.norm(centre_p - centre_f, axis=-1) / ((width_p + width_f) / 2)
     closeness = np.clip(1.0 - distance / reach_widths, 0.0, 1.0)
-    return closeness * np.minimum(width_p, width_f) / np.maximum(width_p, width_f)
+    ratio = np.minimum(width_p, width_f) / np.maximum(width_p, width_f)
+    return closeness * np.clip((ratio - MIN_SIZE_RATIO) / (1 - MIN_SIZE_RATIO), 0.0, 1.0)
 
 
 def _similarity_class(reach_widths: float) -> type:

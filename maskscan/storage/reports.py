@@ -12,14 +12,21 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 
-from maskscan.storage.models import Clip, Frame, Video
+from maskscan.storage.models import Clip, Frame, Track, Video
 from maskscan.storage.report_filter import Grouping, ReportFilter
 
-MEASURES = ("footage_hours", "frames", "faces", "masked", "unmasked", "compliance", "peak_unmasked", "clips")
+PEOPLE_MEASURES = ("people", "people_masked", "people_unmasked", "people_unknown", "people_compliance")
+MEASURES = ("footage_hours", "frames", *PEOPLE_MEASURES, "faces", "masked", "unmasked", "compliance",
+            "peak_unmasked", "clips", "untracked_hours")
+"""People are tracks labelled `mask` or `no_mask`, counted in the group of their first sighting;
+`untracked_hours` is footage processed before tracking, whose people are not counted (a
+group with only such footage has no people figures)."""
 READABLE = {"hour": "Hour (UTC)", "day": "Day", "week": "Week from", "month": "Month", "camera": "Camera",
-            "video": "Video", "footage_hours": "Footage (h)", "frames": "Frames analysed", "faces": "Face sightings",
-            "masked": "Masked", "unmasked": "Unmasked", "compliance": "Compliance", "peak_unmasked": "Peak unmasked",
-            "clips": "Violation clips"}
+            "video": "Video", "footage_hours": "Footage (h)", "frames": "Frames analysed", "people": "People",
+            "people_masked": "People masked", "people_unmasked": "People unmasked", "people_unknown": "Unknown",
+            "people_compliance": "People compliance", "faces": "Face sightings", "masked": "Masked sightings",
+            "unmasked": "Unmasked sightings", "compliance": "Sighting compliance", "peak_unmasked": "Peak unmasked",
+            "clips": "Violation clips", "untracked_hours": "Untracked footage (h)"}
 """Column titles for people; CSV and JSON keep the stable names (MEASURES and the groupings)."""
 TIME_FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
 
@@ -64,7 +71,8 @@ def frame_table(engine: Engine, filters: ReportFilter) -> pd.DataFrame:
     seconds_per_frame = func.coalesce(Video.duration_s, 0.0) / func.nullif(Video.frames_analysed, 0)
     query = (
         select(Frame.video_id, Video.path, Video.camera, Frame.recorded_at, Frame.timestamp_s, Frame.faces,
-               Frame.masked, Frame.unmasked, seconds_per_frame.label("footage_s"))
+               Frame.masked, Frame.unmasked, seconds_per_frame.label("footage_s"),
+               Video.tracker.is_not(None).label("tracked"))
         .join(Video, Video.id == Frame.video_id)
         .where(and_(*_video_conditions(filters), *_time_conditions(Frame.recorded_at, filters)))
     )
@@ -72,7 +80,48 @@ def frame_table(engine: Engine, filters: ReportFilter) -> pd.DataFrame:
         table = pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
     table["recorded_at"] = pd.to_datetime(table["recorded_at"], utc=True)
     table["footage_s"] = table["footage_s"].astype(float).fillna(0.0)
+    table["tracked"] = table["tracked"].astype(bool)
     return table
+
+
+def track_table(engine: Engine, filters: ReportFilter) -> pd.DataFrame:
+    """One row per tracked person (labelled or not) of `done` videos, at their first sighting's time."""
+    query = (
+        select(Track.id, Track.video_id, Video.path, Video.camera, Track.first_recorded_at.label("recorded_at"),
+               Track.first_s, Track.last_s, Track.detections, Track.label)
+        .join(Video, Video.id == Track.video_id)
+        .where(and_(*_video_conditions(filters), *_time_conditions(Track.first_recorded_at, filters)))
+    )
+    with engine.connect() as connection:
+        table = pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
+    table["recorded_at"] = pd.to_datetime(table["recorded_at"], utc=True)
+    return table
+
+
+def unmasked_people(engine: Engine, filters: ReportFilter, count: int) -> pd.DataFrame:
+    """People labelled `no_mask`, the longest seen first, each with the clips that show them."""
+    from maskscan.storage.models import ClipTrack
+
+    query = (
+        select(Track.id, Video.path, Video.camera, Track.first_recorded_at.label("recorded_at"), Track.first_s,
+               Track.last_s, Track.detections, Track.no_mask_votes, Clip.path.label("clip_path"))
+        .join(Video, Video.id == Track.video_id)
+        .outerjoin(ClipTrack, ClipTrack.track_id == Track.id)
+        .outerjoin(Clip, Clip.id == ClipTrack.clip_id)
+        .where(and_(*_video_conditions(filters), *_time_conditions(Track.first_recorded_at, filters),
+                    Track.label == "no_mask"))
+        .order_by((Track.last_s - Track.first_s).desc(), Track.id, Clip.start_s)
+    )
+    with engine.connect() as connection:
+        rows = pd.DataFrame(connection.execute(query).all(), columns=list(query.selected_columns.keys()))
+    if rows.empty:
+        return rows.assign(clips=[])
+    people = rows.groupby("id", sort=False).agg(
+        path=("path", "first"), camera=("camera", "first"), recorded_at=("recorded_at", "first"),
+        first_s=("first_s", "first"), last_s=("last_s", "first"), detections=("detections", "first"),
+        clips=("clip_path", lambda paths: [p for p in paths if isinstance(p, str)])).reset_index()
+    people["recorded_at"] = pd.to_datetime(people["recorded_at"], utc=True)
+    return people.head(count)
 
 
 def worst_frames(engine: Engine, filters: ReportFilter, count: int) -> pd.DataFrame:
@@ -188,12 +237,21 @@ def _group_keys(table: pd.DataFrame, grouping: Sequence[Grouping]) -> list[pd.Se
     return keys
 
 
-def compliance_report(frames: pd.DataFrame, clips: pd.DataFrame, grouping: Sequence[Grouping]) -> pd.DataFrame:
+def _count_per_group(rows: pd.DataFrame, grouping: Sequence[Grouping], index: pd.Index) -> pd.Series:
+    if rows.empty:
+        return pd.Series(0, index=index)
+    rows = rows.assign(_all="all")
+    keys = _group_keys(rows, grouping) or [rows["_all"]]
+    return rows.groupby(keys).size().reindex(index, fill_value=0)
+
+
+def compliance_report(frames: pd.DataFrame, clips: pd.DataFrame, grouping: Sequence[Grouping],
+                      tracks: pd.DataFrame | None = None) -> pd.DataFrame:
     """The measures per group (one row in all when `grouping` is empty)."""
     columns = list(grouping) + list(MEASURES)
     if frames.empty:
         return pd.DataFrame(columns=columns)
-    frames = frames.assign(_all="all")
+    frames = frames.assign(_all="all", _untracked_s=frames["footage_s"].where(~frames["tracked"], 0.0))
     keys = _group_keys(frames, grouping) or [frames["_all"]]
     grouped = frames.groupby(keys, dropna=False)
     report = pd.DataFrame({
@@ -203,14 +261,18 @@ def compliance_report(frames: pd.DataFrame, clips: pd.DataFrame, grouping: Seque
         "masked": grouped["masked"].sum(),
         "unmasked": grouped["unmasked"].sum(),
         "peak_unmasked": grouped["unmasked"].max(),
+        "untracked_hours": grouped["_untracked_s"].sum() / 3600,
+        "_tracked": grouped["tracked"].any(),
     })
     report["compliance"] = (report["masked"] / report["faces"].where(report["faces"] > 0)).astype(float)
-    if clips.empty:
-        report["clips"] = 0
-    else:
-        clips = clips.assign(_all="all")
-        clip_keys = _group_keys(clips, grouping) or [clips["_all"]]
-        report["clips"] = clips.groupby(clip_keys).size().reindex(report.index, fill_value=0)
+    report["clips"] = _count_per_group(clips, grouping, report.index)
+    tracks = tracks if tracks is not None else pd.DataFrame(columns=["label", "recorded_at", "camera", "video_id"])
+    for measure, labels in (("people", ("mask", "no_mask")), ("people_masked", ("mask",)),
+                            ("people_unmasked", ("no_mask",)), ("people_unknown", ("unknown",))):
+        counts = _count_per_group(tracks[tracks["label"].isin(labels)], grouping, report.index)
+        report[measure] = counts.astype("Int64").where(report["_tracked"], pd.NA)
+    report["people_compliance"] = (report["people_masked"] / report["people"].where(report["people"] > 0)) \
+        .astype("Float64")
     report = report.reset_index()
     if not grouping:
         report = report.drop(columns=report.columns[0])

@@ -13,31 +13,45 @@ from sqlalchemy import text
 from maskscan.cli.main import cli
 from maskscan.detections import FaceDetections
 from maskscan.storage import database, results
-from maskscan.storage.reports import ReportFilter, clip_table, compliance_report, frame_table
+from maskscan.storage.reports import ReportFilter, clip_table, compliance_report, frame_table, track_table
 
 REPO = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
 
 
-def faces(masked: int, unmasked: int) -> FaceDetections:
+def faces(masked: int, unmasked: int, people: list[int] | None = None) -> FaceDetections:
+    """`masked` then `unmasked` faces; `people` gives each its person number (masked ones first)."""
     n = masked + unmasked
     boxes = np.array([[10 * i, 10, 10 * i + 8, 18] for i in range(n)], np.float32).reshape(-1, 4)
-    return FaceDetections(boxes, np.full(n, 0.9, np.float32), np.array([0.9] * masked + [0.1] * unmasked, np.float32))
+    return FaceDetections(boxes, np.full(n, 0.9, np.float32), np.array([0.9] * masked + [0.1] * unmasked, np.float32),
+                          track_ids=people)
 
 
 def add_video(engine, name: str, camera: str, start: datetime, frame_faces: list[tuple[int, int]],  # noqa: ANN001
-              clip_starts: list[float], status: str = "done", source: str = "filename") -> None:
-    """A video of one frame per second with the given (masked, unmasked) faces per frame."""
+              clip_starts: list[float], status: str = "done", source: str = "filename",
+              people: list[list[int]] | None = None) -> None:
+    """A video of one frame per second with the given (masked, unmasked) faces per frame, and per
+    frame the person number of each face (masked ones first); a clip shows everyone unmasked in it."""
+    from maskscan.pipeline.people import PeopleTally
+
     policy = results.ClaimPolicy("filler")
     info = results.MediaInfo(f"/footage/{camera}/{name}", name.ljust(64, "0"), 1, "det", "cls")
+    people = people or [[-1] * (m + u) for m, u in frame_faces]
+    found = [faces(m, u, ids) for (m, u), ids in zip(frame_faces, people)]
+    tally, track_rows = PeopleTally(1.0), {}
     with database.session_factory(engine)() as session:
         video = results.claim_video(session, info, policy).video
         results.set_stream_info(session, video, policy, results.StreamFacts(
-            float(len(frame_faces)), 1.0, 64, 48, camera, start, source, 5.0, 0.45, 0.75))
-        results.add_frames(session, video, policy, [(i, float(i), faces(m, u)) for i, (m, u) in enumerate(frame_faces)],
-                           start)
+            float(len(frame_faces)), 1.0, 64, 48, camera, start, source, 5.0, 0.45, 0.75, "test tracker"))
+        results.add_frames(session, video, policy, [(i, float(i), f) for i, f in enumerate(found)], start, track_rows)
+        for i, f in enumerate(found):
+            tally.add(float(i), f)
         for clip_start in clip_starts:
-            results.add_clip(session, video, policy, clip_start, clip_start + 2, f"/clips/{name}.mp4", "no_mask")
+            shown = {track_rows[int(p)] for i in range(len(found)) if clip_start <= i <= clip_start + 2
+                     for p, masked in zip(found[i].track_ids, found[i].masked) if p >= 0 and not masked}
+            results.add_clip(session, video, policy, clip_start, clip_start + 2, f"/clips/{name}.mp4", "no_mask",
+                             shown)
+        results.finish_tracks(session, video, policy, tally, track_rows, start)
         if status == "done":
             results.finish_video(session, video, policy)
 
@@ -46,13 +60,16 @@ def add_video(engine, name: str, camera: str, start: datetime, frame_faces: list
 def filled(db_url: str) -> str:
     engine = database.create_db_engine(db_url)
     database.ensure_schema(engine)
-    # camera a: day 1 07:00, 4 frames; 07:59:58 to 08:00:01 crosses the hour
-    add_video(engine, "a1.mp4", "a", START, [(2, 0), (1, 1), (0, 3), (2, 0)], [1.0])
-    add_video(engine, "a2.mp4", "a", START + timedelta(minutes=59, seconds=58), [(1, 0), (1, 0), (0, 2), (0, 1)], [2.0])
-    # camera b: day 2
-    add_video(engine, "b1.mp4", "b", START + timedelta(days=1), [(3, 1), (0, 0)], [])
+    # camera a: day 1 07:00, 4 frames, people 0 and 1 masked, 2, 3 and 4 not; a clip at 1-3 s shows 2, 3 and 4
+    add_video(engine, "a1.mp4", "a", START, [(2, 0), (1, 1), (0, 3), (2, 0)], [1.0],
+              people=[[0, 1], [0, 2], [2, 3, 4], [0, 1]])
+    # 07:59:58 to 08:00:01 crosses the hour: person 0 (masked) is first seen in hour 7, 1 and 2 (unmasked) in hour 8
+    add_video(engine, "a2.mp4", "a", START + timedelta(minutes=59, seconds=58), [(1, 0), (1, 0), (0, 2), (0, 1)],
+              [2.0], people=[[0], [0], [1, 2], [1]])
+    # camera b: day 2, three masked people and one unmasked
+    add_video(engine, "b1.mp4", "b", START + timedelta(days=1), [(3, 1), (0, 0)], [], people=[[0, 1, 2, 3], []])
     # an unfinished video never counts
-    add_video(engine, "c1.mp4", "c", START, [(0, 9)], [0.0], status="running")
+    add_video(engine, "c1.mp4", "c", START, [(0, 9)], [0.0], status="running", people=[list(range(9))])
     engine.dispose()
     return db_url
 
@@ -60,7 +77,8 @@ def filled(db_url: str) -> str:
 def report(db_url: str, grouping: tuple[str, ...], filters: ReportFilter = ReportFilter()) -> pd.DataFrame:
     engine = database.create_db_engine(db_url)
     try:
-        return compliance_report(frame_table(engine, filters), clip_table(engine, filters), grouping)
+        return compliance_report(frame_table(engine, filters), clip_table(engine, filters), grouping,
+                                 track_table(engine, filters))
     finally:
         engine.dispose()
 
@@ -70,6 +88,8 @@ def test_totals(filled: str) -> None:
     assert (row.frames, row.faces, row.masked, row.unmasked, row.peak_unmasked, row.clips) == (10, 18, 10, 8, 3, 2)
     assert row.compliance == pytest.approx(10 / 18)
     assert row.footage_hours == pytest.approx(10 / 3600)
+    assert (row.people, row.people_masked, row.people_unmasked, row.people_unknown) == (12, 6, 6, 0)
+    assert row.people_compliance == pytest.approx(0.5) and row.untracked_hours == 0
 
 
 def test_by_camera_and_hour(filled: str) -> None:
@@ -81,6 +101,9 @@ def test_by_camera_and_hour(filled: str) -> None:
     hours = {(r.camera, r.hour.hour, r.hour.day): (r.frames, r.unmasked, r.clips) for r in by_hour.itertuples()}
     # a2's frames at 07:59:58 and :59 fall in hour 7, those at 08:00:00 and :01 in hour 8; its clip starts 08:00:00
     assert hours == {("a", 7, 23): (6, 4, 1), ("a", 8, 23): (2, 3, 1), ("b", 7, 24): (2, 1, 0)}
+    people = {(r.camera, r.hour.hour, r.hour.day): (r.people, r.people_masked, r.people_unmasked)
+              for r in by_hour.itertuples()}
+    assert people == {("a", 7, 23): (6, 3, 3), ("a", 8, 23): (2, 0, 2), ("b", 7, 24): (4, 3, 1)}
 
 
 def test_filters(filled: str) -> None:
@@ -100,8 +123,10 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_cli_formats_and_empty_reports(filled: str, tmp_path: Path) -> None:
     code, out, _ = run("report", "--db", filled, "--by", "day", "--format", "csv")
     assert code == 0
-    assert out.splitlines()[0] == "day,footage_hours,frames,faces,masked,unmasked,compliance,peak_unmasked,clips"
-    assert len(out.splitlines()) == 3
+    assert out.splitlines()[0] == ("day,footage_hours,frames,people,people_masked,people_unmasked,people_unknown,"
+                                   "people_compliance,faces,masked,unmasked,compliance,peak_unmasked,clips,"
+                                   "untracked_hours")
+    assert [line.split(",")[3:7] for line in out.splitlines()[1:]] == [["8", "3", "5", "0"], ["4", "3", "1", "0"]]
     code, out, _ = run("report", "--db", filled, "--by", "camera", "--format", "json")
     assert [(r["camera"], r["faces"]) for r in __import__("json").loads(out)] == [("a", 14), ("b", 4)]
     code, out, err = run("report", "--db", filled, "--camera", "nowhere", "--format", "json")
