@@ -155,6 +155,13 @@ def test_html_report_is_self_contained_with_header_figures_and_charts(filled: st
     assert "<b>55.6 %</b><span>compliance" in page and "<b>18</b><span>face sightings" in page
     assert "<b>8</b><span>unmasked sightings" in page and "<b>2</b><span>violation clips" in page
     assert "<th>Face sightings</th>" in page and "<th>faces</th>" not in page
+    # people lead: 12 people, 6 of them masked; the six without a mask are listed, with the clips that show them
+    figures = re.findall(r"<b>([^<]+)</b><span>([^<]+)</span>", page)
+    assert figures[:3] == [("50.0 %", "compliance (masked people)"), ("12", "people"), ("6", "people without a mask")]
+    people = page.split("<h2>People without a mask</h2>")[1].split("</table>")[0]
+    assert people.count("<tr><td>") == 6
+    assert people.count("a1.mp4</td>") == 3 and people.count("file:///clips/a1.mp4") == 3  # 2, 3 and 4 in a1's clip
+    assert people.count("b1.mp4</td><td>0.0–0.0</td><td>1</td><td>–</td>") == 1  # no clip shows b1's person
 
 
 def test_a_report_warns_when_times_are_file_modification_times(db_url: str) -> None:
@@ -189,6 +196,9 @@ def test_readme_queries_run_on_both_databases(filled: str) -> None:
     engine.dispose()
     daily = {(row[0], str(row[1])): tuple(row[2:4]) for row in answers[0]}
     assert daily == {("a", "2026-11-23"): (7, 14), ("b", "2026-11-24"): (3, 4)}
+    people_query = next(i for i, q in enumerate(queries) if "FROM tracks" in q)
+    people = {(row[0], str(row[1])): tuple(row[2:5]) for row in answers[people_query]}
+    assert people == {("a", "2026-11-23"): (3, 5, 0), ("b", "2026-11-24"): (3, 1, 0)}
     assert all(answers)
 
 
@@ -227,3 +237,34 @@ def test_html_worst_moments_one_per_stretch_with_stored_labels_and_clip_links(db
     label = thumbnail[11:19, 22:60].reshape(-1, 3)  # the label above the green square (the frame is 160 px wide)
     red, green = (label[:, 0] > 150) & (label[:, 1] < 90), (label[:, 1] > 150) & (label[:, 0] < 90)
     assert red.mean() > 0.4 and green.mean() < 0.05, (red.mean(), green.mean())
+
+
+def test_footage_from_before_tracking_keeps_null_tracks_and_is_reported_as_untracked(db_url: str) -> None:
+    engine = database.create_db_engine(db_url)
+    database.upgrade(engine, "0005")
+    with engine.begin() as connection:  # one done video of 0005's time: frames and detections, no tracks
+        connection.execute(text(
+            "INSERT INTO videos (path, sha256, size_bytes, frames_analysed, status, detector, classifier, camera, "
+            "recorded_at, duration_s, sample_fps) VALUES ('/footage/old/o.mp4', 'aa', 1, 2, 'done', 'det', 'cls', "
+            "'old', :start, 3600.0, 5.0)"), {"start": START})
+        video_id = connection.execute(text("SELECT id FROM videos")).scalar_one()
+        connection.execute(text("INSERT INTO frames (video_id, frame_index, timestamp_s, faces, masked, unmasked, "
+                                "recorded_at) VALUES (:video, 0, 0.0, 1, 0, 1, :start), (:video, 5, 1.0, 0, 0, 0, :later)"),
+                           {"video": video_id, "start": START, "later": START + timedelta(seconds=1)})
+        connection.execute(text("INSERT INTO detections (frame_id, x1, y1, x2, y2, face_score, mask_prob, label) "
+                                "SELECT min(id), 0, 0, 10, 10, 0.9, 0.1, 'no_mask' FROM frames"))
+    database.upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT track_id FROM detections")).scalar_one() is None
+        assert connection.execute(text("SELECT tracker FROM videos")).scalar_one() is None
+    engine.dispose()
+    add_video(database.create_db_engine(db_url), "n.mp4", "new", START, [(1, 1)], [], people=[[0, 1]])
+    by_camera = report(db_url, ("camera",)).set_index("camera")
+    old, new = by_camera.loc["old"], by_camera.loc["new"]
+    assert (old.faces, old.unmasked, old.untracked_hours) == (1, 1, pytest.approx(1.0))
+    assert pd.isna(old.people) and pd.isna(old.people_unmasked) and pd.isna(old.people_compliance)
+    assert (new.people, new.people_masked, new.untracked_hours) == (2, 1, 0)
+    total = report(db_url, ()).iloc[0]  # tracked footage counts its people; the old hour is flagged untracked
+    assert (total.people, total.untracked_hours) == (2, pytest.approx(1.0))
+    code, out, _ = run("report", "--db", db_url, "--by", "camera", "--format", "json")
+    assert [(r["camera"], r["people"]) for r in __import__("json").loads(out)] == [("new", 2), ("old", None)]
