@@ -16,20 +16,26 @@ NOW = datetime.now(timezone.utc)
 
 
 def add_video(engine, tmp_path: Path, name: str, age: timedelta, status: str = "done") -> list[Path]:  # noqa: ANN001
-    """A video recorded `age` ago: 3 frames of one masked and one unmasked face, a clip file per frame."""
+    """A video recorded `age` ago: 3 frames of one masked and one unmasked person, a clip file per
+    frame showing the unmasked one."""
+    from maskscan.pipeline.people import PeopleTally
+
     policy = results.ClaimPolicy(f"worker-{name}")
     info = results.MediaInfo(f"/footage/{name}.mp4", name.ljust(64, "0"), 1, "det", "cls")
-    clips = []
+    clips, tally, track_rows = [], PeopleTally(1.0), {}
+    found = faces(1, 1, people=[0, 1])
     with database.session_factory(engine)() as session:
         video = results.claim_video(session, info, policy).video
         results.set_stream_info(session, video, policy, results.StreamFacts(
-            3.0, 1.0, 64, 48, "cam", NOW - age, "filename", 1.0, 0.45, 0.75))
-        results.add_frames(session, video, policy, [(i, float(i), faces(1, 1)) for i in range(3)], NOW - age)
+            3.0, 1.0, 64, 48, "cam", NOW - age, "filename", 1.0, 0.45, 0.75, "test tracker"))
+        results.add_frames(session, video, policy, [(i, float(i), found) for i in range(3)], NOW - age, track_rows)
         for i in range(3):
+            tally.add(float(i), found)
             clips.append(tmp_path / "clips" / f"{name}_{i}.mp4")
             clips[-1].parent.mkdir(exist_ok=True)
             clips[-1].write_bytes(b"clip")
-            results.add_clip(session, video, policy, float(i), i + 0.5, str(clips[-1]), "no_mask")
+            results.add_clip(session, video, policy, float(i), i + 0.5, str(clips[-1]), "no_mask", [track_rows[1]])
+        results.finish_tracks(session, video, policy, tally, track_rows, NOW - age)
         if status == "done":
             results.finish_video(session, video, policy)
     return clips
@@ -74,6 +80,7 @@ def test_prune_removes_old_clips_and_faces_keeps_counts_and_is_idempotent(db_url
     assert not any(p.exists() for p in footage["old"])
     assert all(p.is_file() for p in footage["recent"] + footage["held"])  # too young, or a worker holds it
     assert (count(db_url, "clips"), count(db_url, "detections"), count(db_url, "frames")) == (6, 12, 9)
+    assert (count(db_url, "tracks"), count(db_url, "clip_tracks")) == (6, 6)  # people stay; their old clips go
     again = prune(db_url, "--older-than", "30d", "--detections")
     assert (again["clips"], again["detections"]) == ([], 0)
     report = CliRunner().invoke(cli, ["report", "--db", db_url, "--format", "json"])
