@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -18,6 +18,8 @@ class FaceDetections:
     face_scores: (K,) detector confidence. mask_probs: (K,) probability that a mask is worn,
     NaN until the classifier has run. `mask_threshold` decides the label. track_ids: (K,) the
     person each face belongs to within its file (see `maskscan.pipeline.tracking`), -1 untracked.
+    privacy_boxes: (P, 4) every region to hide when anonymising (the faces found at the lower
+    privacy confidence, held over recent frames); None: the counted faces only.
     """
 
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
@@ -25,6 +27,7 @@ class FaceDetections:
     mask_probs: np.ndarray | None = None
     mask_threshold: float = 0.5
     track_ids: np.ndarray | None = None
+    privacy_boxes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
@@ -37,6 +40,8 @@ class FaceDetections:
         self.track_ids = np.asarray(self.track_ids, np.int64).reshape(-1)
         if not len(self.boxes) == len(self.face_scores) == len(self.mask_probs) == len(self.track_ids):
             raise ValueError("boxes, face_scores, mask_probs and track_ids must have one row per face")
+        if self.privacy_boxes is not None:
+            self.privacy_boxes = np.asarray(self.privacy_boxes, np.float32).reshape(-1, 4)
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -58,8 +63,15 @@ class FaceDetections:
     def unmasked_count(self) -> int:
         return len(self) - self.masked_count
 
+    @property
+    def regions_to_hide(self) -> np.ndarray:
+        return self.boxes if self.privacy_boxes is None else self.privacy_boxes
+
     def with_mask_probs(self, mask_probs: np.ndarray) -> "FaceDetections":
-        return FaceDetections(self.boxes, self.face_scores, mask_probs, self.mask_threshold, self.track_ids)
+        return replace(self, mask_probs=mask_probs)
 
     def with_track_ids(self, track_ids: np.ndarray) -> "FaceDetections":
-        return FaceDetections(self.boxes, self.face_scores, self.mask_probs, self.mask_threshold, track_ids)
+        return replace(self, track_ids=track_ids)
+
+    def with_privacy_boxes(self, privacy_boxes: np.ndarray) -> "FaceDetections":
+        return replace(self, privacy_boxes=privacy_boxes)

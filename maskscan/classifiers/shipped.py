@@ -22,6 +22,9 @@ DETECTOR_CONFIDENCE = 0.45
 DETECTOR_MIN_PRECISION = 0.95
 """The detector's threshold rule: the lowest confidence whose precision reaches this."""
 DETECTOR_IOU = 0.5
+PRIVACY_CONFIDENCE = 0.01
+"""Detector confidence at which faces are hidden by `--anonymize` (recall first; chosen with
+benchmarks/anonymize_coverage.py on the mask-scenes validation split, README "Privacy")."""
 
 
 def mask_threshold_for(classifier: str) -> float:

@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS, classifier_weights,
-                                          mask_threshold_for, weights_id)
+                                          PRIVACY_CONFIDENCE, SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS,
+                                          classifier_weights, mask_threshold_for, weights_id)
 from maskscan.classifiers.yolo_offline import require_local_weights
 from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError, debug_option,
                                  print_traceback_if_debug)
 from maskscan.cli.progress import ConsoleProgress
+from maskscan.pipeline.anonymize_modes import ANONYMIZE_MODES
 from maskscan.pipeline.deferred import DeferredPipeline, ModelLoadError
 from maskscan.pipeline.media import discover, display_path, quoted
 from maskscan.pipeline.recording import time_pattern_regex
@@ -99,6 +100,12 @@ def _interrupt(signum: int, _frame: object) -> None:
               envvar="MASKSCAN_SETTLE", metavar="SECONDS",
               help="Skip files modified less than SECONDS ago (still being copied); they are processed on a "
                    "later run. Also $MASKSCAN_SETTLE.")
+@click.option("--anonymize", type=click.Choice(ANONYMIZE_MODES), default="none", show_default=True,
+              help="Hide faces in the clips and photos written: blur, pixelate or solid; none keeps them as "
+                   "evidence.")
+@click.option("--privacy-conf", type=click.FloatRange(0, 1), default=PRIVACY_CONFIDENCE, show_default=True,
+              help="Detector confidence at which faces are hidden by --anonymize (lower than --face-conf: "
+                   "recall first; faces between the two are hidden, not counted).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Only report failures.")
 @debug_option
@@ -106,7 +113,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
             detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float | None,
             force: bool, claim_timeout: float, max_attempts: int, camera_pattern: str | None, time_pattern: str | None,
-            zone_name: str, settle_s: float, as_json: bool, quiet: bool) -> None:
+            zone_name: str, settle_s: float, anonymize: str, privacy_conf: float, as_json: bool, quiet: bool) -> None:
     """Analyse videos, images or folders of them (recursively) and store the results.
 
     Videos: mp4, mkv, avi, mov, ts, gif and more; images (jpg, png) count as one-frame videos.
@@ -129,7 +136,8 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     def load() -> FaceMaskPipeline:
         from maskscan.pipeline.loading import load_pipeline, resolve_device
 
-        return load_pipeline(resolve_device(device), detector_weights, classifier, face_conf, threshold, detector_imgsz)
+        return load_pipeline(resolve_device(device), detector_weights, classifier, face_conf, threshold, detector_imgsz,
+                             privacy_confidence=None if anonymize == "none" else privacy_conf)
 
     threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold
     pipeline = DeferredPipeline(*names, face_conf, threshold, load)
@@ -140,7 +148,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     options = ProcessOptions(sample_fps=sample_fps, batch_size=batch_size, clips_dir=None if no_clips else clips_dir,
                              pre_roll_s=pre_roll, post_roll_s=post_roll, force=force, lease_s=claim_timeout,
                              max_attempts=max_attempts, camera_pattern=camera_pattern, time_pattern=time_pattern,
-                             timezone=zone, settle_s=settle_s)
+                             timezone=zone, settle_s=settle_s, anonymize=anonymize)  # type: ignore[arg-type]
     processor = FileProcessor(pipeline, session_factory(engine), options, progress)
     outcomes: list[FileOutcome] = []
     signal.signal(signal.SIGINT, _interrupt)

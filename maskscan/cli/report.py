@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING
 import click
 
 from maskscan.atomic import atomic_output
+from maskscan.classifiers.shipped import DETECTOR_IMGSZ, DETECTOR_IOU, PRIVACY_CONFIDENCE, SHIPPED_DETECTOR
 from maskscan.cli.database_option import db_option, open_engine
-from maskscan.cli.errors import debug_option
+from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
+from maskscan.pipeline.anonymize_modes import ANONYMIZE_MODES
 from maskscan.storage.report_filter import GROUPINGS, ReportFilter
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from maskscan.cli.report_html import ThumbnailPrivacy
 
 PEOPLE_LISTED = 50
 """People without a mask listed by name of file and clip in the HTML report (the longest seen first)."""
@@ -98,6 +102,24 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def thumbnail_privacy(mode: str, confidence: float, weights: Path, imgsz: int, device: str) -> ThumbnailPrivacy:
+    """The detector at the privacy confidence and the anonymizer that `process --anonymize` uses."""
+    import torch
+
+    from maskscan.classifiers.face_detector import YoloFaceDetector
+    from maskscan.cli.report_html import ThumbnailPrivacy
+    from maskscan.pipeline.anonymize import FaceAnonymizer
+    from maskscan.pipeline.loading import detector_backend, resolve_device
+
+    try:
+        on = resolve_device(device)
+        detector = YoloFaceDetector(weights, imgsz, confidence, DETECTOR_IOU, on, torch.float32,
+                                    detector_backend(on, torch.float32))
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(f"cannot load the face detector for --anonymize: {exc}", EXIT_USAGE) from exc
+    return ThumbnailPrivacy(FaceAnonymizer(mode), lambda image: detector.detect_image(image)[0], confidence)  # type: ignore[arg-type]
+
+
 @click.command()
 @db_option
 @click.option("--since", type=click.DateTime(DATE_FORMATS), help="Recorded at or after (UTC), e.g. 2026-11-24.")
@@ -113,11 +135,21 @@ def _cell(value: object) -> str:
               help="Write to this file (default: stdout; maskscan-report.html for html).")
 @click.option("--thumbnails", type=click.IntRange(0), default=6, show_default=True,
               help="Worst violation moments shown in the HTML report (one per stretch of footage).")
-@click.option("--blur-faces", is_flag=True, help="Blur faces in the HTML report's thumbnails.")
+@click.option("--anonymize", type=click.Choice(ANONYMIZE_MODES), default="none", show_default=True,
+              help="Hide faces in the HTML report's thumbnails, as `process --anonymize` does in clips.")
+@click.option("--blur-faces", is_flag=True, help="The same as --anonymize blur.")
+@click.option("--privacy-conf", type=click.FloatRange(0, 1), default=PRIVACY_CONFIDENCE, show_default=True,
+              help="Detector confidence at which thumbnail faces are hidden (recall first).")
+@click.option("--detector-weights", type=click.Path(path_type=Path), default=SHIPPED_DETECTOR,
+              help="The face model that finds the faces to hide (.pt); default: the shipped one.")
+@click.option("--imgsz", "detector_imgsz", type=click.IntRange(32), default=DETECTOR_IMGSZ, show_default=True,
+              help="Detector input size.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N (for --anonymize).")
 @debug_option
 def report(db_url: str | None, since: datetime | None, until: datetime | None, cameras: tuple[str, ...],
            videos: tuple[str, ...], grouping: tuple[str, ...], output_format: str, output: Path | None,
-           thumbnails: int, blur_faces: bool) -> None:
+           thumbnails: int, anonymize: str, blur_faces: bool, privacy_conf: float, detector_weights: Path,
+           detector_imgsz: int, device: str) -> None:
     """People (tracked persons labelled by a vote over their sightings: masked, unmasked, unknown,
     and people compliance = masked / labelled people), then face sightings (faces, masked,
     unmasked, sighting compliance = masked / faces, peak unmasked in one frame), violation clips,
@@ -126,7 +158,7 @@ def report(db_url: str | None, since: datetime | None, until: datetime | None, c
     \b
     Example:
       maskscan report --since 2026-11-16 --until 2026-11-23 --by camera --by day
-      maskscan report --by day --format html -o report.html --blur-faces
+      maskscan report --by day --format html -o report.html --anonymize pixelate
     """
     import pandas as pd
 
@@ -147,9 +179,12 @@ def report(db_url: str | None, since: datetime | None, until: datetime | None, c
 
         worst = worst_frames(engine, filters, thumbnails) if thumbnails else pd.DataFrame()
         target = output or Path("maskscan-report.html")
+        mode = "blur" if blur_faces and anonymize == "none" else anonymize
+        privacy = None if mode == "none" or worst.empty else \
+            thumbnail_privacy(mode, privacy_conf, detector_weights, detector_imgsz, device)
         text = render_html("Mask compliance report", _describe(filters), report_header(engine, filters), table,
                            frames, clips, worst, tracks, unmasked_people(engine, filters, PEOPLE_LISTED), engine,
-                           blur_faces, target)
+                           privacy, target)
         _write(target, text)
         click.echo(f"wrote {target}", err=True)
         return

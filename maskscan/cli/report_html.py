@@ -13,6 +13,8 @@ import os
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -22,11 +24,12 @@ import matplotlib.dates as mdates  # noqa: E402 - the backend must be chosen fir
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from PIL import Image, ImageFilter  # noqa: E402
+from PIL import Image  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
 
 from maskscan.detections import FaceDetections  # noqa: E402
 from maskscan.pipeline.annotate import BoxAnnotator  # noqa: E402
+from maskscan.pipeline.anonymize import ENLARGE, FaceAnonymizer  # noqa: E402
 from maskscan.pipeline.decode import DecodeError, read_frame_at  # noqa: E402
 from maskscan.pipeline.media import MediaFile, media_kind  # noqa: E402
 from maskscan.storage.reports import for_people, frame_detections  # noqa: E402
@@ -130,7 +133,27 @@ def heat_map(frames: pd.DataFrame) -> str | None:
     return _png(figure)
 
 
-def thumbnail(engine: Engine, row: pd.Series, blur: bool) -> str | None:
+PAST_TENSE = {"blur": "blurred", "pixelate": "pixelated", "solid": "covered"}
+
+
+@dataclass(frozen=True)
+class ThumbnailPrivacy:
+    """How thumbnails hide faces: the stored faces and every face `find_faces` sees (the detector
+    at the privacy confidence), through the same anonymizer as `process --anonymize`."""
+
+    anonymizer: FaceAnonymizer
+    find_faces: Callable[[np.ndarray], np.ndarray]
+    confidence: float
+
+    def hide(self, image: np.ndarray, stored_boxes: np.ndarray) -> np.ndarray:
+        return self.anonymizer.anonymize(image, np.concatenate([stored_boxes, self.find_faces(image)]))
+
+    def wording(self) -> str:
+        return (f"Faces detected at confidence ≥ {self.confidence:g} were {PAST_TENSE[self.anonymizer.mode]}, "
+                f"in regions {ENLARGE:g}× their boxes; a face the detector did not find at all would still show.")
+
+
+def thumbnail(engine: Engine, row: pd.Series, privacy: ThumbnailPrivacy | None) -> str | None:
     """The frame of a violation moment with its stored boxes and labels, or None when the footage is gone."""
     path = Path(row["path"])
     kind = media_kind(path)
@@ -147,13 +170,8 @@ def thumbnail(engine: Engine, row: pd.Series, blur: bool) -> str | None:
     threshold = float(probabilities[masked].min()) if masked.any() else float("inf")
     faces = FaceDetections(found[["x1", "y1", "x2", "y2"]].to_numpy(np.float32), found["face_score"].to_numpy(),
                            probabilities, threshold)
-    if blur:
-        canvas = Image.fromarray(image)
-        for x1, y1, x2, y2 in faces.boxes.round().astype(int).tolist():
-            if x2 > x1 and y2 > y1:
-                region = canvas.crop((x1, y1, x2, y2))
-                canvas.paste(region.filter(ImageFilter.GaussianBlur(max(2, (x2 - x1) // 4))), (x1, y1))
-        image = np.asarray(canvas)
+    if privacy is not None:
+        image = privacy.hide(image, faces.boxes)
     annotated = BoxAnnotator().annotate(image, faces)
     scale = 640 / max(annotated.shape[:2])
     if scale < 1:
@@ -251,7 +269,7 @@ def _unmasked_people(people: pd.DataFrame, total: int, report_path: Path) -> lis
 
 def render_html(title: str, summary: str, header: dict[str, Any], report: pd.DataFrame, frames: pd.DataFrame,
                 clips: pd.DataFrame, worst: pd.DataFrame, tracks: pd.DataFrame, people: pd.DataFrame,
-                engine: Engine, blur: bool, report_path: Path) -> str:
+                engine: Engine, privacy: ThumbnailPrivacy | None, report_path: Path) -> str:
     parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1'>",
              f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
@@ -275,21 +293,18 @@ def render_html(title: str, summary: str, header: dict[str, Any], report: pd.Dat
         parts += _unmasked_people(people, int((tracks["label"] == "no_mask").sum()), report_path)
     if not worst.empty:
         parts.append("<h2>Worst violation moments</h2>")
-        if blur:
-            confidences = [m["face_conf"] for m in header["models"] if m["face_conf"] is not None]
-            level = f"confidence ≥ {min(confidences):g}" if confidences else "the detector's confidence threshold"
-            parts.append(f"<p>Faces detected at {html.escape(level)} were blurred; a face the detector missed is "
-                         "not.</p>")
+        if privacy is not None:
+            parts.append(f"<p>{html.escape(privacy.wording())}</p>")
         parts.append("<div class='moments'>")
         for _, row in worst.iterrows():
-            parts.append(_moment(engine, row, blur, report_path))
+            parts.append(_moment(engine, row, privacy, report_path))
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _moment(engine: Engine, row: pd.Series, blur: bool, report_path: Path) -> str:
-    source = thumbnail(engine, row, blur)
+def _moment(engine: Engine, row: pd.Series, privacy: ThumbnailPrivacy | None, report_path: Path) -> str:
+    source = thumbnail(engine, row, privacy)
     body = f"<img alt='violation' src='{source}'>" if source else "<p>(footage no longer available)</p>"
     caption = html.escape(f"{row['unmasked']} unmasked of {row['faces']} faces, camera {row['camera'] or '(none)'}, "
                           f"{_when(row['recorded_at'])} UTC, {Path(row['path']).name} at {row['timestamp_s']:.1f} s")

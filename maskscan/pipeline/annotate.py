@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from maskscan.detections import FaceDetections
+from maskscan.pipeline.anonymize import FaceAnonymizer
 
 MASK_COLOUR = (0, 200, 0)
 NO_MASK_COLOUR = (230, 0, 0)
@@ -15,12 +16,17 @@ class BoxAnnotator:
     """Boxes labelled `mask 0.97` / `no mask 0.88` (the probability of the label shown), after the
     person's number within the file when the face is tracked (`#3 no mask 0.88`)."""
 
-    def __init__(self, thickness: int | None = None, font_size: int | None = None) -> None:
+    def __init__(self, thickness: int | None = None, font_size: int | None = None,
+                 anonymizer: FaceAnonymizer | None = None) -> None:
         self.thickness = thickness
         self.font_size = font_size
+        self.anonymizer = anonymizer
 
     def annotate(self, image: np.ndarray, faces: FaceDetections) -> np.ndarray:
-        """A copy of the (H, W, 3) RGB image with the faces drawn on it."""
+        """A copy of the (H, W, 3) RGB image with the faces drawn on it, over the anonymised
+        regions (`faces.regions_to_hide`) when there is an anonymizer."""
+        if self.anonymizer is not None:
+            image = self.anonymizer.anonymize(image, faces.regions_to_hide)
         canvas = Image.fromarray(image)
         if len(faces) == 0:
             return np.asarray(canvas).copy()

@@ -36,10 +36,13 @@ class FaceMaskPipeline:
     """
 
     def __init__(self, detector: FaceDetector, classifier: FaceClassifier, device: torch.device | str,
-                 mask_threshold: float) -> None:
+                 mask_threshold: float, counting_confidence: float | None = None) -> None:
+        """`counting_confidence`: when the detector runs at a lower, privacy confidence, the
+        faces at or above this one are counted and classified; all of them are hidden."""
         self.detector, self.classifier = detector, classifier
         self.device = torch.device(device)
         self.mask_threshold = mask_threshold
+        self.counting_confidence = counting_confidence
 
     @property
     def detector_name(self) -> str:
@@ -51,8 +54,14 @@ class FaceMaskPipeline:
 
     @property
     def face_confidence(self) -> float | None:
-        """The detector's confidence threshold, where it has one."""
-        return getattr(self.detector, "confidence", None)
+        """The confidence faces are counted at: the detector's own, unless it runs lower for privacy."""
+        return self.counting_confidence if self.counting_confidence is not None else \
+            getattr(self.detector, "confidence", None)
+
+    @property
+    def privacy_confidence(self) -> float | None:
+        """The confidence faces are hidden at, when it is below the counting one."""
+        return getattr(self.detector, "confidence", None) if self.counting_confidence is not None else None
 
     def frames_to_device(self, images: list[np.ndarray]) -> list[torch.Tensor]:
         """(H, W, 3) uint8 frames to (3, H, W) uint8 views on the device.
@@ -70,9 +79,14 @@ class FaceMaskPipeline:
             return []
         frames = self.frames_to_device(images)
         found = self.detector.detect(frames)
+        hidden = None
+        if self.counting_confidence is not None:
+            hidden = [b.cpu().numpy() for b, _ in found]
+            found = [(b[s >= self.counting_confidence], s[s >= self.counting_confidence]) for b, s in found]
         boxes = [b for b, _ in found]
         probabilities = self.classifier.classify_faces(frames, boxes)
         return [
-            FaceDetections(b.cpu().numpy(), s.cpu().numpy(), p, self.mask_threshold)
-            for (b, s), p in zip(found, probabilities)
+            FaceDetections(b.cpu().numpy(), s.cpu().numpy(), p, self.mask_threshold,
+                           privacy_boxes=None if hidden is None else hidden[i])
+            for i, ((b, s), p) in enumerate(zip(found, probabilities))
         ]

@@ -70,17 +70,23 @@ def detector_backend(device: torch.device, dtype: torch.dtype) -> str:
 
 def load_pipeline(device: torch.device, detector_weights: Path, classifier: str, face_confidence: float,
                   mask_threshold: float | None = None, detector_imgsz: int = DETECTOR_IMGSZ,
-                  precision: Precision | None = None, backend: str | None = None) -> FaceMaskPipeline:
+                  precision: Precision | None = None, backend: str | None = None,
+                  privacy_confidence: float | None = None) -> FaceMaskPipeline:
     """Both models on one device, by default at :func:`inference_precision`, the detector through
     :func:`detector_backend`, faces labelled at the classifier's own operating point unless
-    `mask_threshold` is given. Weights that OpenVINO cannot convert (a user's unusual model) fall
+    `mask_threshold` is given. With a `privacy_confidence` below `face_confidence` the detector
+    runs at it: faces between the two are hidden when anonymising, never counted (non-maximum
+    suppression never lets a weaker box remove a stronger one, so the counted faces are the
+    same). Weights that OpenVINO cannot convert (a user's unusual model) fall
     back to PyTorch with a warning, unless `backend` asked for OpenVINO."""
     precision = precision or inference_precision(device)
     chosen = backend or detector_backend(device, precision.detector)
 
+    lowered = privacy_confidence is not None and privacy_confidence < face_confidence
+
     def detector_on(backend_name: str) -> YoloFaceDetector:
-        return YoloFaceDetector(detector_weights, detector_imgsz, face_confidence, DETECTOR_IOU, device,
-                                precision.detector, backend_name)
+        return YoloFaceDetector(detector_weights, detector_imgsz, privacy_confidence if lowered else face_confidence,
+                                DETECTOR_IOU, device, precision.detector, backend_name)
 
     try:
         detector = detector_on(chosen)
@@ -94,4 +100,4 @@ def load_pipeline(device: torch.device, detector_weights: Path, classifier: str,
         detector = detector_on("torch")
     mask_classifier = MaskClassifier.load(classifier, device, precision.classifier)
     threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold
-    return FaceMaskPipeline(detector, mask_classifier, device, threshold)
+    return FaceMaskPipeline(detector, mask_classifier, device, threshold, face_confidence if lowered else None)

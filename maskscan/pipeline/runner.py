@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from maskscan.detections import FaceDetections
 from maskscan.pipeline.annotate import BoxAnnotator
+from maskscan.pipeline.anonymize import FaceAnonymizer, RegionHold
+from maskscan.pipeline.anonymize_modes import AnonymizeMode
 from maskscan.pipeline.clips import ClipRecord, ViolationClipWriter, write_annotated_image
 from maskscan.pipeline.decode import DecodeError, StreamInfo, VideoSource, batched_frames
 from maskscan.pipeline.deferred import ModelLoadError
@@ -58,6 +60,8 @@ class ProcessOptions:
     database_retry_s: float = 60.0
     """After losing the database, how long to wait for it to come back before giving up the run."""
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    anonymize: AnonymizeMode = "none"
+    """How faces are hidden in the clips and photos written (the regions: `FaceDetections.privacy_boxes`)."""
 
 
 @dataclass
@@ -144,7 +148,8 @@ class FileProcessor:
     def __init__(self, pipeline: FaceMaskPipeline | DeferredPipeline, sessions: sessionmaker[Session],
                  options: ProcessOptions, progress: Progress) -> None:
         self.pipeline, self.sessions, self.options, self.progress = pipeline, sessions, options, progress
-        self.annotator = BoxAnnotator()
+        self.annotator = BoxAnnotator(anonymizer=None if options.anonymize == "none"
+                                      else FaceAnonymizer(options.anonymize))
         self.policy = results.ClaimPolicy(results.new_worker_id(), options.lease_s, options.max_attempts, options.force,
                                           options.sample_fps)
 
@@ -314,6 +319,7 @@ class FileProcessor:
             rate = self.options.sample_fps or stream.fps or 5.0
             tracker = FaceTracker(self.options.tracker, rate)
             tally = PeopleTally(rate if media.kind == "video" else 0.0)  # in a photo, one sighting is all there is
+            hold = RegionHold()
             writer = (ViolationClipWriter(clip_dir, clip_stem, rate, self.options.pre_roll_s,
                                           self.options.post_roll_s, record_clip, self.annotator)
                       if clip_dir is not None and media.kind == "video" else None)
@@ -321,6 +327,8 @@ class FileProcessor:
                 for batch in batched_frames(source, self.options.batch_size):
                     faces = [tracker.assign(frame.timestamp_s, found)
                              for frame, found in zip(batch, self.pipeline([frame.image for frame in batch]))]
+                    if self.annotator.anonymizer is not None:
+                        faces = [found.with_privacy_boxes(hold.update(found.regions_to_hide)) for found in faces]
                     for frame, found in zip(batch, faces):
                         tally.add(frame.timestamp_s, found)
                     results.add_frames(session, video, self.policy,

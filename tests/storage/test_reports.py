@@ -223,7 +223,7 @@ def test_html_worst_moments_one_per_stretch_with_stored_labels_and_clip_links(db
     assert code == 0, err
     page = target.read_text()
     assert page.count("src='data:image/jpeg;base64,") == 1  # five red frames, one stretch, one moment
-    assert "were blurred; a face the detector missed is not." in page  # (stand-in detector: no confidence)
+    assert "Faces detected at confidence ≥ 0.01 were blurred, in regions 1.8× their boxes" in page
     assert "2 unmasked of 2 faces, camera cam" in page and re.search(r"\d\d:\d\d:\d\d UTC, clip.mp4", page)
     assert re.search(r"<a href='clips/clip-[0-9a-f]{10}-[0-9a-f]{8}/clip_\d{8}ms.mp4'>clip</a>", page)
     # the green face drawn red, as stored, not green as its probability 0.55 >= 0.5 would say
@@ -237,6 +237,30 @@ def test_html_worst_moments_one_per_stretch_with_stored_labels_and_clip_links(db
     label = thumbnail[11:19, 22:60].reshape(-1, 3)  # the label above the green square (the frame is 160 px wide)
     red, green = (label[:, 0] > 150) & (label[:, 1] < 90), (label[:, 1] > 150) & (label[:, 0] < 90)
     assert red.mean() > 0.4 and green.mean() < 0.05, (red.mean(), green.mean())
+
+
+def test_html_thumbnails_are_anonymised_with_the_process_code(db_url: str, tmp_path: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    from maskscan.pipeline.anonymize import SOLID_GREY
+    from maskscan.pipeline.media import MediaFile
+    from tests.factories import scripted_frames, write_video
+    from tests.pipeline.test_runner import make_processor
+
+    path = write_video(tmp_path / "clip.mp4", scripted_frames(30), fps=10)
+    make_processor(db_url, sample_fps=5, clips_dir=None).process(MediaFile(path, "video"))
+    target = tmp_path / "report.html"
+    code, _, err = run("report", "--db", db_url, "--format", "html", "-o", str(target), "--anonymize", "solid")
+    assert code == 0, err
+    page = target.read_text()
+    assert "Faces detected at confidence ≥ 0.01 were covered, in regions 1.8× their boxes" in page
+    jpeg = re.search(r"src='data:image/jpeg;base64,([^']+)'", page).group(1)
+    thumbnail = np.asarray(Image.open(io.BytesIO(base64.b64decode(jpeg))).convert("RGB")).astype(int)
+    assert np.abs(thumbnail[56, 116] - SOLID_GREY).max() < 12  # the red face's centre is covered
+    assert np.abs(thumbnail[5, 80] - 20).max() < 12  # the dark background far from the faces is not
 
 
 def test_footage_from_before_tracking_keeps_null_tracks_and_is_reported_as_untracked(db_url: str) -> None:
