@@ -85,7 +85,8 @@ def cost_per_frame(repeats: int = 20) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", type=Path, default=SCENES)
-    parser.add_argument("--split", choices=["val", "train"], default="val")
+    parser.add_argument("--split", choices=["val", "train", "test"], default="val",
+                        help="test: only to report the chosen settings once (README says how often it was read)")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.45, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

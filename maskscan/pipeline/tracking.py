@@ -28,10 +28,11 @@ class TrackerSettings:
     """A face may be matched to a track whose predicted centre is less than this many face widths away."""
     lost_s: float = 3.0
     """A track unmatched for this long ends; a face seen again later is a new person."""
-    new_track_score: float = 0.45
-    """Detector confidence a face needs to start a person (the counting threshold: every stored face can)."""
     high_score: float = 0.6
-    """ByteTrack's two stages: faces at or above this are matched first, the rest only to existing tracks."""
+    """ByteTrack's two stages: faces at or above this are matched first and may start a person;
+    weaker ones (down to the counting threshold) only extend people already seen. Starting
+    people from them too (0.45) made false people: a masked one in the crowd clip at 1-2 analysed
+    frames a second, where nobody wears a mask."""
     min_similarity: float = 0.05
     association: Literal["centre", "iou"] = "centre"
     """`iou`: ByteTrack's own box overlap (min_similarity 0.1 is its default), kept for comparison."""
@@ -86,7 +87,7 @@ class FaceTracker:
         self._tracker = ByteTrackTracker(
             lost_track_buffer=max(1, round(settings.lost_s * 30)),  # counted in 30-fps frames
             frame_rate=frame_rate if frame_rate > 0 else 5.0,
-            track_activation_threshold=settings.new_track_score,
+            track_activation_threshold=settings.high_score,
             minimum_consecutive_frames=1,
             minimum_iou_threshold=settings.min_similarity,
             high_conf_det_threshold=settings.high_score,

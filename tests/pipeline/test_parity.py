@@ -87,3 +87,25 @@ def test_batched_pipeline_finds_and_labels_the_faces_of_the_reference_loop_on_re
         assert (ours.masked[mine][clear] == theirs.masked[reference][clear]).all()
         borderline += int((~clear).sum())
     assert borderline <= 2, "too few faces left to compare on"
+
+
+def test_anonymising_runs_the_detector_lower_but_counts_the_same_faces(crowd_batches: list[list[np.ndarray]]) -> None:
+    """With --anonymize the detector runs at the privacy confidence; the faces counted and
+    classified are exactly those found at the counting confidence, and more are hidden."""
+    from maskscan.classifiers.shipped import PRIVACY_CONFIDENCE
+
+    def load(privacy: float | None):  # noqa: ANN202
+        return load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
+                             MASK_THRESHOLD, precision=Precision(torch.float32, torch.float32), backend="openvino",
+                             privacy_confidence=privacy)
+
+    counting, private = load(None), load(PRIVACY_CONFIDENCE)
+    assert private.face_confidence == DETECTOR_CONFIDENCE and private.privacy_confidence == PRIVACY_CONFIDENCE
+    hidden = counted = 0
+    for batch in crowd_batches[:3]:
+        for plain, anonymising in zip(counting(batch), private(batch)):
+            assert np.allclose(plain.boxes, anonymising.boxes, atol=1e-3)
+            assert np.allclose(plain.mask_probs, anonymising.mask_probs, atol=1e-4)
+            counted += len(plain)
+            hidden += len(anonymising.privacy_boxes)
+    assert hidden > counted > 0
