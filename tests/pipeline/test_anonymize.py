@@ -141,3 +141,20 @@ def test_written_clips_hide_the_faces_and_keep_the_rest(db_url: str, tmp_path) -
         face = slice(36, 64), slice(46, 74)  # inside the box, clear of its outline
         assert clip_frame[face][..., 0].std() < 0.5 * source_frame[face][..., 0].std()
         assert np.abs(clip_frame[104:120, 100:200] - source_frame[104:120, 100:200]).mean() < 4  # codec noise only
+
+
+def test_annotated_photos_hide_the_faces_too(db_url: str, tmp_path) -> None:  # noqa: ANN001
+    from PIL import Image
+
+    from maskscan.pipeline.media import MediaFile
+    from tests.pipeline.test_runner import make_processor
+
+    photo = np.full((120, 200, 3), 30, np.uint8)
+    photo[30:70, 40:80] = (230, 0, 0)  # an unmasked face
+    Image.fromarray(photo).save(tmp_path / "door.png")
+    outcome = make_processor(db_url, clips_dir=tmp_path / "clips", anonymize="solid").process(
+        MediaFile(tmp_path / "door.png", "image"))
+    assert outcome.status == "done" and outcome.people_unmasked == 1
+    written = np.asarray(Image.open(outcome.clips[0]).convert("RGB")).astype(int)
+    assert np.abs(written[50, 60] - SOLID_GREY).max() < 10
+    assert np.abs(written[110, 190] - 30).max() < 10
