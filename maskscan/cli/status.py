@@ -18,8 +18,9 @@ from maskscan.cli.errors import debug_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, in a list.")
 @debug_option
 def status(db_url: str | None, failed_only: bool, cameras: tuple[str, ...], as_json: bool) -> None:
-    """Every file in the database: status, camera, recorded time, frames, faces, unmasked faces,
-    clips, attempts and the last error.
+    """Every file in the database: status, camera, recorded time, frames, people and people
+    without a mask (- before tracking), face sightings and unmasked ones, clips, attempts and
+    the last error.
 
     \b
     Example:
@@ -42,12 +43,18 @@ def status(db_url: str | None, failed_only: bool, cameras: tuple[str, ...], as_j
     root = os.path.commonpath([os.path.dirname(row["path"]) for row in rows])
     table = Table(title=f"{len(rows)} files under {root}")
     for column, justify in (("file", "left"), ("status", "left"), ("camera", "left"), ("recorded (UTC)", "left"),
-                            ("frames", "right"), ("faces", "right"), ("no mask", "right"), ("clips", "right"),
-                            ("tries", "right")):
+                            ("frames", "right"), ("people", "right"), ("no mask", "right"), ("faces", "right"),
+                            ("no mask", "right"), ("clips", "right"), ("tries", "right")):
         table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     table.add_column("last error", overflow="fold", ratio=1)
     for row in rows:
         table.add_row(os.path.relpath(row["path"], root), row["status"], row["camera"] or "", (row["recorded_at"] or "")[:16].replace("T", " "),
-                      str(row["frames"]), str(row["faces"]), str(row["unmasked"]), str(row["clips"]),
+                      str(row["frames"]), _count(row["people"]), _count(row["people_unmasked"]), str(row["faces"]),
+                      str(row["unmasked"]), str(row["clips"]),
                       str(row["attempts"]), row["error"] or "")
     Console().print(table)
+
+
+def _count(value: int | None) -> str:
+    """A dash for files processed before tracking."""
+    return "-" if value is None else str(value)

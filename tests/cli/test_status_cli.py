@@ -26,6 +26,7 @@ def test_status_lists_every_file_and_filters(db_url: str, tmp_path: Path) -> Non
     rows = {Path(row["path"]).name: row for row in json.loads(result.stdout)}
     assert {k: rows["clip.mp4"][k] for k in ("status", "camera", "frames", "faces", "unmasked", "clips", "attempts")} \
         == {"status": "done", "camera": "gate", "frames": 30, "faces": 40, "unmasked": 10, "clips": 1, "attempts": 1}
+    assert (rows["clip.mp4"]["people"], rows["clip.mp4"]["people_unmasked"], rows["clip.mp4"]["sample_fps"]) == (2, 1, 0)
     assert rows["clip.mp4"]["recorded_at"] and rows["clip.mp4"]["error"] is None
     assert rows["notes.mp4"]["status"] == "failed" and "not a readable video" in rows["notes.mp4"]["error"]
 
