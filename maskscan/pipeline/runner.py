@@ -25,9 +25,10 @@ from maskscan.pipeline.annotate import BoxAnnotator
 from maskscan.pipeline.anonymize import FaceAnonymizer, RegionHold
 from maskscan.pipeline.anonymize_modes import AnonymizeMode
 from maskscan.pipeline.clips import ClipRecord, ViolationClipWriter, write_annotated_image
-from maskscan.pipeline.decode import DecodeError, StreamInfo, VideoSource, batched_frames
+from maskscan.pipeline.decode import DecodedFrame, DecodeError, StreamInfo, VideoSource, batched_frames
 from maskscan.pipeline.deferred import ModelLoadError
 from maskscan.pipeline.media import MediaFile, display_path, open_media, quoted
+from maskscan.pipeline.overlap import OrderedWorker
 from maskscan.pipeline.people import NO_MASK, UNKNOWN, PeopleTally
 from maskscan.pipeline.recording import recording_of
 from maskscan.pipeline.tracking import FaceTracker, TrackerSettings
@@ -60,6 +61,8 @@ class ProcessOptions:
     database_retry_s: float = 60.0
     """After losing the database, how long to wait for it to come back before giving up the run."""
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    pending_batches: int = 2
+    """Batches inference may run ahead of storage and clip encoding (which run beside it)."""
     anonymize: AnonymizeMode = "none"
     """How faces are hidden in the clips and photos written (the regions: `FaceDetections.privacy_boxes`)."""
 
@@ -323,27 +326,31 @@ class FileProcessor:
             writer = (ViolationClipWriter(clip_dir, clip_stem, rate, self.options.pre_roll_s,
                                           self.options.post_roll_s, record_clip, self.annotator)
                       if clip_dir is not None and media.kind == "video" else None)
-            with writer or nullcontext():
+
+            def store(batch: list[DecodedFrame], found: list[FaceDetections]) -> None:
+                """Everything after inference, on the results thread, batch after batch in time order."""
+                faces = [tracker.assign(frame.timestamp_s, faces) for frame, faces in zip(batch, found)]
+                if self.annotator.anonymizer is not None:
+                    faces = [f.with_privacy_boxes(hold.update(f.regions_to_hide)) for f in faces]
+                for frame, f in zip(batch, faces):
+                    tally.add(frame.timestamp_s, f)
+                results.add_frames(session, video, self.policy,
+                                   ((frame.index, frame.timestamp_s, f) for frame, f in zip(batch, faces)),
+                                   recording.recorded_at, track_rows)
+                for frame, f in zip(batch, faces):
+                    self._count(outcome, f)
+                    if writer is not None:
+                        writer.add(frame.timestamp_s, frame.image, f)
+                    elif clip_dir is not None and f.unmasked_count:
+                        path = clip_dir / f"{clip_stem}.jpg"
+                        write_annotated_image(path, self.annotator.annotate(frame.image, f))
+                        record_clip(ClipRecord(0.0, 0.0, path, people=frozenset(
+                            int(p) for p, m in zip(f.track_ids, f.masked) if p >= 0 and not m)))
+                self.progress.advance(len(batch), sum(len(f) for f in faces))
+
+            with writer or nullcontext(), OrderedWorker(store, self.options.pending_batches) as worker:
                 for batch in batched_frames(source, self.options.batch_size):
-                    faces = [tracker.assign(frame.timestamp_s, found)
-                             for frame, found in zip(batch, self.pipeline([frame.image for frame in batch]))]
-                    if self.annotator.anonymizer is not None:
-                        faces = [found.with_privacy_boxes(hold.update(found.regions_to_hide)) for found in faces]
-                    for frame, found in zip(batch, faces):
-                        tally.add(frame.timestamp_s, found)
-                    results.add_frames(session, video, self.policy,
-                                       ((f.index, f.timestamp_s, d) for f, d in zip(batch, faces)),
-                                       recording.recorded_at, track_rows)
-                    for frame, found in zip(batch, faces):
-                        self._count(outcome, found)
-                        if writer is not None:
-                            writer.add(frame.timestamp_s, frame.image, found)
-                        elif clip_dir is not None and found.unmasked_count:
-                            path = clip_dir / f"{clip_stem}.jpg"
-                            write_annotated_image(path, self.annotator.annotate(frame.image, found))
-                            record_clip(ClipRecord(0.0, 0.0, path, people=frozenset(
-                                int(p) for p, m in zip(found.track_ids, found.masked) if p >= 0 and not m)))
-                    self.progress.advance(len(batch), sum(len(f) for f in faces))
+                    worker.submit(batch, self.pipeline([frame.image for frame in batch]))
             results.finish_tracks(session, video, self.policy, tally, track_rows, recording.recorded_at)
             self._count_people(outcome, tally, track_rows, clips_of)
             for note in source.timeline.jumps:
