@@ -1,7 +1,7 @@
 """Throughput of maskscan's pipeline against decoding alone and against the naive loop.
 
     python benchmarks/throughput.py VIDEO [--sample-fps 5] [--device cpu] [--batch-size 16] [--repeats 3]
-                                          [--float32] [--torch-detector] [--json]
+                                          [--float32] [--torch-detector] [--clips [--anonymize MODE]] [--json]
 
 Each mode runs in its own process (so peak memory is its own), `--repeats` times (the median
 run is reported), on the same file, with the same sampling and the same shipped models:
@@ -23,6 +23,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,7 +89,9 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
                                  precision=_precision(args), backend=_backend(args))
     engine = database.create_db_engine("sqlite://")
     database.ensure_schema(engine)
-    options = ProcessOptions(sample_fps=args.sample_fps, batch_size=args.batch_size, clips_dir=None)
+    clips_dir = Path(tempfile.mkdtemp(prefix="maskscan-bench-clips-")) if args.clips else None
+    options = ProcessOptions(sample_fps=args.sample_fps, batch_size=args.batch_size, clips_dir=clips_dir,
+                             anonymize=args.anonymize)
     started = time.perf_counter()
     outcome = FileProcessor(pipeline, database.session_factory(engine), options, _Silent()).process(media)
     args.started = started  # model loading is not timed
@@ -138,6 +141,10 @@ def main() -> None:
     parser.add_argument("--sample-fps", type=float, default=5.0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--clips", action="store_true",
+                        help="Pipeline modes also write violation clips (to a temporary folder), as `process` does.")
+    parser.add_argument("--anonymize", choices=["none", "blur", "pixelate", "solid"], default="none",
+                        help="With --clips: hide faces in them.")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--repeats", type=int, default=3, help="Runs per mode; the median run is reported.")
     parser.add_argument("--float32", action="store_true", help="Run the full pipeline in float32 on any device.")
@@ -152,7 +159,9 @@ def main() -> None:
     for mode in args.modes.split(","):
         command = [sys.executable, __file__, args.video, "--sample-fps", str(args.sample_fps), "--device", args.device,
                    "--batch-size", str(args.batch_size), "--mode", mode]
-        command += [flag for flag, on in (("--float32", args.float32), ("--torch-detector", args.torch_detector)) if on]
+        command += [flag for flag, on in (("--float32", args.float32), ("--torch-detector", args.torch_detector),
+                                          ("--clips", args.clips)) if on]
+        command += ["--anonymize", args.anonymize]
         runs = sorted((json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
                        for _ in range(args.repeats)), key=lambda run: run["seconds"])
         rows[mode] = runs[len(runs) // 2]

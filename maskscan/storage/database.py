@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from maskscan.storage import DEFAULT_DB_URL
 
@@ -55,7 +56,12 @@ def create_db_engine(url: str) -> Engine:
                                 "(postgresql+psycopg://user@host/db)")
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        if parsed.get_backend_name() == "sqlite":
+        if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+            # one in-memory database, shared by the threads of a run (results are stored beside inference)
+            engine = create_engine(parsed, poolclass=StaticPool,
+                                   connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        elif parsed.get_backend_name() == "sqlite":
             engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
