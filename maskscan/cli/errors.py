@@ -47,6 +47,7 @@ def debug_option(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def print_traceback_if_debug(exception: BaseException | None) -> None:
-    if exception is not None and click.get_current_context().meta.get("debug"):
+def print_traceback_if_debug(exception: BaseException | None, debug: bool) -> None:
+    """`debug`: the --debug flag, read by the caller (worker threads have no click context)."""
+    if exception is not None and debug:
         traceback.print_exception(exception, file=sys.stderr)

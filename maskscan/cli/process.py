@@ -106,6 +106,9 @@ def _interrupt(signum: int, _frame: object) -> None:
 @click.option("--privacy-conf", type=click.FloatRange(0, 1), default=PRIVACY_CONFIDENCE, show_default=True,
               help="Detector confidence at which faces are hidden by --anonymize (lower than --face-conf: "
                    "recall first; faces between the two are hidden, not counted).")
+@click.option("--decoders", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Files in flight at once, each decoded, stored and written to clips on its own thread; the "
+                   "models run one batch at a time. More than 1 helps many short files (see README).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Only report failures.")
 @debug_option
@@ -113,7 +116,8 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
             detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float | None,
             force: bool, claim_timeout: float, max_attempts: int, camera_pattern: str | None, time_pattern: str | None,
-            zone_name: str, settle_s: float, anonymize: str, privacy_conf: float, as_json: bool, quiet: bool) -> None:
+            zone_name: str, settle_s: float, anonymize: str, privacy_conf: float, decoders: int, as_json: bool,
+            quiet: bool) -> None:
     """Analyse videos, images or folders of them (recursively) and store the results.
 
     Videos: mp4, mkv, avi, mov, ts, gif and more; images (jpg, png) count as one-frame videos.
@@ -149,23 +153,38 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
                              pre_roll_s=pre_roll, post_roll_s=post_roll, force=force, lease_s=claim_timeout,
                              max_attempts=max_attempts, camera_pattern=camera_pattern, time_pattern=time_pattern,
                              timezone=zone, settle_s=settle_s, anonymize=anonymize)  # type: ignore[arg-type]
-    processor = FileProcessor(pipeline, session_factory(engine), options, progress)
     outcomes: list[FileOutcome] = []
+
+    debug = bool(click.get_current_context().meta.get("debug"))
+
+    def finished(outcome: FileOutcome) -> None:  # on a worker's thread with --decoders: no click context there
+        print_traceback_if_debug(outcome.exception, debug)
+        outcomes.append(outcome)
+
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM rolls the current file back, as Ctrl-C does
     try:
-        for item in media:
-            outcome = processor.process(item)
-            print_traceback_if_debug(outcome.exception)
-            outcomes.append(outcome)
+        if decoders == 1:
+            processor = FileProcessor(pipeline, session_factory(engine), options, progress)
+            for item in media:
+                finished(processor.process(item))
+        else:
+            from maskscan.pipeline.parallel import SharedPipeline, process_in_parallel
+
+            shared = SharedPipeline(pipeline)
+            process_in_parallel(lambda cancel: FileProcessor(shared, session_factory(engine), options, progress,  # type: ignore[arg-type]
+                                                             cancel), media, decoders, finished)
     except KeyboardInterrupt:
-        progress.error(f"interrupted; the file in progress is pending again ({len(outcomes)} of {len(media)} finished)")
+        in_progress = "file in progress is" if decoders == 1 else "files in progress are"
+        progress.error(f"interrupted; the {in_progress} pending again ({len(outcomes)} of {len(media)} finished)")
         sys.exit(EXIT_INTERRUPTED)
     except DatabaseUnavailable as exc:
         progress.error(f"{exc} ({len(media) - len(outcomes) - 1} files not attempted)")
         sys.exit(EXIT_FAILED)
     except ModelLoadError as exc:
         raise CommandError(f"cannot load the models: {exc}", EXIT_USAGE) from exc
+    order = {display_path(m.path): i for i, m in enumerate(media)}
+    outcomes.sort(key=lambda o: order.get(o.path, len(order)))  # as given, whichever worker finished first
     failed = sum(o.status == "failed" for o in outcomes) + len(problems)
     database_name = engine.url.render_as_string(hide_password=True)
     progress.finish(outcomes, len(problems), database_name, None if no_clips else clips_dir.resolve())

@@ -8,13 +8,16 @@ only, so a folder of many images is one bar, not one per image.
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from maskscan.pipeline.media import MediaFile, quoted
+from maskscan.pipeline.media import MediaFile, display_path, quoted
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -55,6 +58,14 @@ def summary_line(outcomes: list[FileOutcome], problems: int, seconds: float, dat
             f"{faces} face sightings ({unmasked} no mask), {clips} clips in {seconds:.0f} s; {where}")
 
 
+@dataclass
+class _FileBar:
+    task: TaskID | None
+    started: float
+    frames: int = 0
+    faces: int = 0
+
+
 class ConsoleProgress:
     """Reports to stderr; failures always, the rest unless quiet."""
 
@@ -66,9 +77,10 @@ class ConsoleProgress:
         self._started_run = time.monotonic()
         self._display: Progress | None = None
         self._run_task: TaskID | None = None
-        self._file_task: TaskID | None = None
-        self._faces = self._frames = self._finished = 0
-        self._started = 0.0
+        self._files: dict[Path, _FileBar] = {}  # the files in flight (several with --decoders)
+        self._lock = threading.Lock()
+        self._finished = 0
+        self._sizes = {display_path(m.path): _size(m) for m in self.media}
         if self.live and self.media:
             self._display = Progress(TextColumn("{task.description}"), BarColumn(),
                                      TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -78,31 +90,35 @@ class ConsoleProgress:
                                                     detail=f"0 of {len(self.media)}")
 
     def start_file(self, media: MediaFile, info: StreamInfo, expected_frames: int | None) -> None:
-        self._faces = self._frames = 0
-        self._started = time.monotonic()
+        task = None
         if self._display is not None and media.kind == "video":
-            self._file_task = self._display.add_task(
-                f"{self._finished + 1}/{len(self.media)} {quoted(media.path.name)}", total=expected_frames,
-                detail="")
+            task = self._display.add_task(quoted(media.path.name), total=expected_frames, detail="")
+        with self._lock:
+            self._files[media.path] = _FileBar(task, time.monotonic())
 
-    def advance(self, frames: int, faces: int) -> None:
-        self._frames += frames
-        self._faces += faces
-        if self._display is not None and self._file_task is not None:
-            rate = self._frames / max(1e-6, time.monotonic() - self._started)
-            total = self._display.tasks[self._file_task].total
-            self._display.update(self._file_task, advance=frames, detail=f"{self._frames}/{total or '?'} frames, "
-                                                                        f"{rate:.1f} fps, {self._faces} faces")
+    def advance(self, media: MediaFile, frames: int, faces: int) -> None:
+        bar = self._files.get(media.path)
+        if bar is None:
+            return
+        bar.frames += frames
+        bar.faces += faces
+        if self._display is not None and bar.task is not None:
+            rate = bar.frames / max(1e-6, time.monotonic() - bar.started)
+            total = self._display.tasks[bar.task].total
+            self._display.update(bar.task, advance=frames, detail=f"{bar.frames}/{total or '?'} frames, "
+                                                                  f"{rate:.1f} fps, {bar.faces} faces")
 
     def end_file(self, outcome: FileOutcome) -> None:
-        self._finished += 1
+        with self._lock:
+            self._finished += 1
+            finished = self._finished
+            bar = next((self._files.pop(path) for path in list(self._files) if display_path(path) == outcome.path),
+                       None)
         if self._display is not None:
-            if self._file_task is not None:
-                self._display.remove_task(self._file_task)
-                self._file_task = None
-            media = self.media[self._finished - 1] if self._finished <= len(self.media) else None
-            self._display.update(self._run_task, advance=_size(media) if media else 0,  # type: ignore[arg-type]
-                                 detail=f"{self._finished} of {len(self.media)}")
+            if bar is not None and bar.task is not None:
+                self._display.remove_task(bar.task)
+            self._display.update(self._run_task, advance=self._sizes.get(outcome.path, 0),  # type: ignore[arg-type]
+                                 detail=f"{finished} of {len(self.media)}")
         if outcome.status == "failed":
             self.error(describe(outcome))
         elif not self.quiet:

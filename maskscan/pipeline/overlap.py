@@ -30,6 +30,7 @@ class OrderedWorker:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, max_pending))
         self._error: BaseException | None = None
         self._stopping = threading.Event()
+        self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="maskscan-results", daemon=True)
 
     def __enter__(self) -> OrderedWorker:
@@ -43,10 +44,22 @@ class OrderedWorker:
                  traceback: TracebackType | None) -> None:
         if exc_type is not None:
             self._stopping.set()
-        self._put(_END, even_if_failed=True)
-        self._thread.join()
+        try:
+            self._put(_END, even_if_failed=True)
+            self._wait()
+        except KeyboardInterrupt:  # while waiting for the last batches: they are dropped, as on any interrupt
+            self._stopping.set()
+            self._put(_END, even_if_failed=True)
+            self._wait()
+            raise
         if exc_type is None and self._error is not None:
             raise self._error
+
+    def _wait(self) -> None:
+        """Until the thread is done; an Event, because a Thread.join() broken by an interrupt may
+        later return before the thread has finished."""
+        while not self._done.wait(timeout=0.2):
+            pass
 
     def _put(self, item: object, even_if_failed: bool = False) -> None:
         while True:
@@ -56,18 +69,21 @@ class OrderedWorker:
                 self._queue.put(item, timeout=0.05)
                 return
             except queue.Full:
-                if not self._thread.is_alive():
+                if self._done.is_set():
                     return
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _END:
-                return
-            if self._stopping.is_set():
-                continue
-            try:
-                self._handle(*item)
-            except BaseException as exc:  # noqa: BLE001 - handed to the submitting thread
-                self._error = exc
-                self._stopping.set()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _END:
+                    return
+                if self._stopping.is_set():
+                    continue
+                try:
+                    self._handle(*item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the submitting thread
+                    self._error = exc
+                    self._stopping.set()
+        finally:
+            self._done.set()

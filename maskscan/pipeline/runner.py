@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -103,7 +104,7 @@ class FileOutcome:
 
 class Progress(Protocol):
     def start_file(self, media: MediaFile, info: StreamInfo, expected_frames: int | None) -> None: ...
-    def advance(self, frames: int, faces: int) -> None: ...
+    def advance(self, media: MediaFile, frames: int, faces: int) -> None: ...
     def warn(self, message: str) -> None: ...
     def end_file(self, outcome: FileOutcome) -> None: ...
 
@@ -149,8 +150,11 @@ def _expected_frames(info: StreamInfo, sample_fps: float) -> int | None:
 
 class FileProcessor:
     def __init__(self, pipeline: FaceMaskPipeline | DeferredPipeline, sessions: sessionmaker[Session],
-                 options: ProcessOptions, progress: Progress) -> None:
+                 options: ProcessOptions, progress: Progress, cancel: threading.Event | None = None) -> None:
+        """`cancel`: set by the main thread when a file processed on another thread must be rolled
+        back as an interrupt would (signals reach the main thread only)."""
         self.pipeline, self.sessions, self.options, self.progress = pipeline, sessions, options, progress
+        self.cancel = cancel
         self.annotator = BoxAnnotator(anonymizer=None if options.anonymize == "none"
                                       else FaceAnonymizer(options.anonymize))
         self.policy = results.ClaimPolicy(results.new_worker_id(), options.lease_s, options.max_attempts, options.force,
@@ -239,6 +243,7 @@ class FileProcessor:
 
     def _process_claimed(self, session: Session, media: MediaFile, info: MediaInfo, outcome: FileOutcome,
                          handle: BinaryIO, fingerprint: tuple[int, int, int, int]) -> None:
+        self._raise_if_cancelled()
         claim = results.claim_video(session, info, self.policy)
         video = claim.video
         if video is None:  # a file given up on still counts as failed, so the nightly job says so
@@ -346,15 +351,20 @@ class FileProcessor:
                         write_annotated_image(path, self.annotator.annotate(frame.image, f))
                         record_clip(ClipRecord(0.0, 0.0, path, people=frozenset(
                             int(p) for p, m in zip(f.track_ids, f.masked) if p >= 0 and not m)))
-                self.progress.advance(len(batch), sum(len(f) for f in faces))
+                self.progress.advance(media, len(batch), sum(len(f) for f in faces))
 
             with writer or nullcontext(), OrderedWorker(store, self.options.pending_batches) as worker:
                 for batch in batched_frames(source, self.options.batch_size):
+                    self._raise_if_cancelled()
                     worker.submit(batch, self.pipeline([frame.image for frame in batch]))
             results.finish_tracks(session, video, self.policy, tally, track_rows, recording.recorded_at)
             self._count_people(outcome, tally, track_rows, clips_of)
             for note in source.timeline.jumps:
                 self.progress.warn(f"{quoted(outcome.path)}: {note}")
+
+    def _raise_if_cancelled(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise KeyboardInterrupt("cancelled")
 
     @staticmethod
     def _count_people(outcome: FileOutcome, tally: PeopleTally, track_rows: dict[int, int],

@@ -26,7 +26,7 @@ class RecordingProgress:
     def start_file(self, media, info, expected_frames) -> None:  # noqa: ANN001
         pass
 
-    def advance(self, frames: int, faces: int) -> None:
+    def advance(self, media, frames: int, faces: int) -> None:  # noqa: ANN001
         pass
 
     def warn(self, message: str) -> None:
