@@ -71,6 +71,25 @@ def test_a_signal_rolls_the_current_file_back(db_url: str, tmp_path: Path, signa
     assert count(db_url, "SELECT count(*) FROM videos WHERE status = 'pending' AND worker IS NULL") == 1
 
 
+def test_ctrl_c_with_two_decoders_rolls_both_files_in_flight_back(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "cam"
+    folder.mkdir()
+    for i in range(3):
+        write_video(folder / f"long{i}.mp4", scripted_frames(300 + i), fps=10)
+    worker = subprocess.Popen(maskscan("process", str(folder), "--db", db_url, "--no-clips", "--sample-fps", "0",
+                                       "--batch-size", "2", "--decoders", "2"), cwd=REPO, stderr=subprocess.PIPE,
+                              text=True)
+    deadline = time.monotonic() + 120
+    while count(db_url, "SELECT count(DISTINCT video_id) FROM frames") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGINT)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 130, err
+    assert "the files in progress are pending again" in err and "Traceback" not in err
+    assert count(db_url, "SELECT count(*) FROM frames") == 0
+    assert count(db_url, "SELECT count(*) FROM videos WHERE status = 'pending' AND worker IS NULL") == 2
+
+
 def test_a_worker_killed_mid_file_is_redone_and_every_frame_stored_once(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "cam2"
     folder.mkdir()
