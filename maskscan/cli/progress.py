@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -77,7 +76,7 @@ class ConsoleProgress:
         self._started_run = time.monotonic()
         self._display: Progress | None = None
         self._run_task: TaskID | None = None
-        self._files: dict[Path, _FileBar] = {}  # the files in flight (several with --decoders)
+        self._files: dict[str, _FileBar] = {}  # the files in flight by displayed path (several with --decoders)
         self._lock = threading.Lock()
         self._finished = 0
         self._sizes = {display_path(m.path): _size(m) for m in self.media}
@@ -94,10 +93,10 @@ class ConsoleProgress:
         if self._display is not None and media.kind == "video":
             task = self._display.add_task(quoted(media.path.name), total=expected_frames, detail="")
         with self._lock:
-            self._files[media.path] = _FileBar(task, time.monotonic())
+            self._files[display_path(media.path)] = _FileBar(task, time.monotonic())
 
     def advance(self, media: MediaFile, frames: int, faces: int) -> None:
-        bar = self._files.get(media.path)
+        bar = self._files.get(display_path(media.path))
         if bar is None:
             return
         bar.frames += frames
@@ -112,8 +111,7 @@ class ConsoleProgress:
         with self._lock:
             self._finished += 1
             finished = self._finished
-            bar = next((self._files.pop(path) for path in list(self._files) if display_path(path) == outcome.path),
-                       None)
+            bar = self._files.pop(outcome.path, None)
         if self._display is not None:
             if bar is not None and bar.task is not None:
                 self._display.remove_task(bar.task)

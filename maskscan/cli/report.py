@@ -87,15 +87,11 @@ def _print_table(report: pd.DataFrame, title: str) -> None:
     console.print(table)
 
 
-def pd_NA() -> object:  # noqa: N802 - pandas' name
-    import pandas as pd
-
-    return pd.NA
-
-
 def _cell(value: object) -> str:
     """Times are already text (`for_people`); floats get 3 decimals, a missing one a dash."""
-    if value is None or value is pd_NA():
+    import pandas as pd  # already loaded by the report itself
+
+    if value is None or value is pd.NA:
         return "-"
     if isinstance(value, float):
         return "-" if math.isnan(value) else f"{value:.3f}"

@@ -30,7 +30,7 @@ from maskscan.pipeline.decode import DecodedFrame, DecodeError, StreamInfo, Vide
 from maskscan.pipeline.deferred import ModelLoadError
 from maskscan.pipeline.media import MediaFile, display_path, open_media, quoted
 from maskscan.pipeline.overlap import OrderedWorker
-from maskscan.pipeline.people import NO_MASK, UNKNOWN, PeopleTally
+from maskscan.pipeline.people import MASK, NO_MASK, UNKNOWN, PeopleTally
 from maskscan.pipeline.recording import recording_of
 from maskscan.pipeline.tracking import FaceTracker, TrackerSettings
 from maskscan.storage import results
@@ -374,7 +374,7 @@ class FileProcessor:
             outcome.people_unknown += label == UNKNOWN
             outcome.people += label != UNKNOWN
             outcome.people_unmasked += label == NO_MASK
-            outcome.people_masked += label not in (UNKNOWN, NO_MASK)
+            outcome.people_masked += label == MASK
             if label == NO_MASK:
                 outcome.unmasked_people.append(PersonOutcome(person + 1, track_rows[person], seen.first_s, seen.last_s,
                                                              clips_of.get(person, [])))

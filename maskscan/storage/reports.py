@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 
-from maskscan.storage.models import Clip, Frame, Track, Video
+from maskscan.storage.models import Clip, ClipTrack, Frame, Track, Video
 from maskscan.storage.report_filter import Grouping, ReportFilter
 
 PEOPLE_MEASURES = ("people", "people_masked", "people_unmasked", "people_unknown", "people_compliance")
@@ -100,8 +100,6 @@ def track_table(engine: Engine, filters: ReportFilter) -> pd.DataFrame:
 
 def unmasked_people(engine: Engine, filters: ReportFilter, count: int) -> pd.DataFrame:
     """People labelled `no_mask`, the longest seen first, each with the clips that show them."""
-    from maskscan.storage.models import ClipTrack
-
     query = (
         select(Track.id, Video.path, Video.camera, Track.first_recorded_at.label("recorded_at"), Track.first_s,
                Track.last_s, Track.detections, Track.no_mask_votes, Clip.path.label("clip_path"))

@@ -285,13 +285,14 @@ def add_clip(session: Session, video: Video, policy: ClaimPolicy, start_s: float
 
 def finish_tracks(session: Session, video: Video, policy: ClaimPolicy, tally: PeopleTally,
                   track_rows: dict[int, int], recorded_at: datetime | None) -> None:
-    """Each person's sightings, votes and label, once the whole file has been seen."""
-    for person, row in track_rows.items():
-        seen = tally.people[person]
-        session.execute(update(Track).where(Track.id == row).values(
-            first_s=seen.first_s, last_s=seen.last_s, first_recorded_at=_at(recorded_at, seen.first_s),
-            detections=seen.detections, mask_votes=seen.mask_votes, no_mask_votes=seen.no_mask_votes,
-            mask_prob=seen.mask_prob, label=tally.label(person)))
+    """Each person's sightings, votes and label, once the whole file has been seen (one bulk UPDATE)."""
+    if track_rows:
+        session.execute(update(Track), [
+            {"id": row, "first_s": seen.first_s, "last_s": seen.last_s,
+             "first_recorded_at": _at(recorded_at, seen.first_s), "detections": seen.detections,
+             "mask_votes": seen.mask_votes, "no_mask_votes": seen.no_mask_votes, "mask_prob": seen.mask_prob,
+             "label": tally.label(person)}
+            for person, row in track_rows.items() for seen in (tally.people[person],)])
     _still_ours(session, video, policy)
     session.commit()
 
