@@ -2,8 +2,9 @@
 
 Frames are letterboxed on the device (each resized, the small results padded as one batch,
 no trip back to NumPy), run through the YOLO network in one forward pass, and the boxes are mapped back to
-source-frame pixels. On the CPU the network can run through OpenVINO (`backend="openvino"`),
-with the same letterbox and the same non-maximum suppression around it.
+source-frame pixels. On the CPU the network can run through OpenVINO (`backend="openvino"`), in
+int8 when given the detector's int8 ranges, with the same letterbox and the same non-maximum
+suppression around it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from maskscan.classifiers.int8_detector import Int8Ranges, Int8RangesError
 from maskscan.classifiers.shipped import weights_id
 from maskscan.classifiers.yolo_offline import import_ultralytics, require_local_weights
 
@@ -26,14 +28,21 @@ LETTERBOX_FILL = 114 / 255
 
 class YoloFaceDetector:
     def __init__(self, weights: Path, imgsz: int, confidence: float, iou: float = 0.5,
-                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, backend: str = "torch") -> None:
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, backend: str = "torch",
+                 int8: Int8Ranges | None = None) -> None:
+        """`int8`: the detector's int8 ranges (OpenVINO backend only); they must belong to these weights."""
         if backend not in BACKENDS:
             raise ValueError(f"unknown detector backend {backend!r} (choose from {', '.join(BACKENDS)})")
         if backend == "openvino" and (torch.device(device).type != "cpu" or dtype != torch.float32):
             raise ValueError("the OpenVINO detector backend runs on the CPU in float32 only")
+        if int8 is not None and backend != "openvino":
+            raise ValueError("the int8 detector runs through OpenVINO only")
         ultralytics = import_ultralytics()
         path = require_local_weights(weights)
         self.name = weights_id(path)
+        if int8 is not None and int8.detector != self.name:
+            raise Int8RangesError(f"the int8 ranges were calibrated for {int8.detector}, not {self.name}")
+        self.precision = "int8" if int8 is not None else str(dtype).removeprefix("torch.")
         self.imgsz, self.confidence, self.iou = imgsz, confidence, iou
         self.device = torch.device(device)
         self.dtype = dtype
@@ -49,7 +58,7 @@ class YoloFaceDetector:
         if backend == "openvino":
             from maskscan.classifiers.openvino_detector import OpenVinoNetwork
 
-            self.openvino = OpenVinoNetwork(self.network, imgsz, self.name, torch.get_num_threads())
+            self.openvino = OpenVinoNetwork(self.network, imgsz, self.name, torch.get_num_threads(), int8)
 
     def letterbox(self, frames: Sequence[torch.Tensor]) -> tuple[torch.Tensor, float, tuple[int, int]]:
         """Ultralytics' predict-time letterbox, on the device, for (3, H, W) uint8 frames of one size.

@@ -1,9 +1,10 @@
 """The YOLO face network through OpenVINO on the CPU: 1.1-1.2x PyTorch's frames per second on a quiet
-machine, 2-3x when other work competes for the cores (README, Performance).
+machine, 2-3x when other work competes for the cores (README, Performance); with shipped int8
+ranges (`maskscan.classifiers.int8_detector`) faster again on CPUs with VNNI or AMX.
 
-The network is converted once per weights file (a few seconds) and the result kept in maskscan's
-cache folder. Inference is pinned to float32: on CPUs with AMX OpenVINO would pick bfloat16,
-which loses faces (see `maskscan.pipeline.loading.inference_precision`).
+The network is converted once per weights file (and ranges file; a few seconds) and the result
+kept in maskscan's cache folder. Whatever is not quantised runs in float32: on CPUs with AMX
+OpenVINO would pick bfloat16, which loses faces (see `maskscan.pipeline.loading.inference_precision`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from types import ModuleType
 import numpy as np
 import torch
 
+from maskscan.classifiers.int8_detector import Int8Ranges, apply_int8_ranges
 from maskscan.classifiers.yolo_offline import maskscan_cache_dir
 
 
@@ -51,7 +53,7 @@ def _export_mode(network: torch.nn.Module) -> torch.nn.Module:
     return exported
 
 
-def _convert(network: torch.nn.Module, imgsz: int):  # noqa: ANN202 (openvino.Model)
+def convert(network: torch.nn.Module, imgsz: int):  # noqa: ANN202 (openvino.Model)
     openvino = import_openvino()
     example = torch.zeros((1, 3, imgsz, imgsz))
     with warnings.catch_warnings():
@@ -60,14 +62,18 @@ def _convert(network: torch.nn.Module, imgsz: int):  # noqa: ANN202 (openvino.Mo
     return openvino.convert_model(traced, example_input=example)
 
 
-def _cached_model(network: torch.nn.Module, imgsz: int, key: str):  # noqa: ANN202 (openvino.Model)
-    """The converted network, from the cache when an earlier run converted the same weights."""
+def _cached_model(network: torch.nn.Module, imgsz: int, key: str, int8: Int8Ranges | None):  # noqa: ANN202
+    """The converted network (int8 when given ranges), from the cache when an earlier run converted the same."""
     openvino = import_openvino()
     folder = maskscan_cache_dir() / "openvino" / openvino.__version__.split("-")[0]
+    if int8 is not None:
+        key = f"{key}+int8-{int8.digest}"
     xml = folder / f"{key.replace(':', '-')}.xml"
     if xml.is_file():
         return openvino.Core().read_model(str(xml))
-    model = _convert(network, imgsz)
+    model = convert(network, imgsz)
+    if int8 is not None:
+        model = apply_int8_ranges(model, int8)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder) as scratch:  # concurrent workers: rename into place
@@ -83,10 +89,11 @@ def _cached_model(network: torch.nn.Module, imgsz: int, key: str):  # noqa: ANN2
 class OpenVinoNetwork:
     """Callable like the torch network on a float (N, 3, H, W) batch; returns (N, 4 + classes, anchors)."""
 
-    def __init__(self, network: torch.nn.Module, imgsz: int, key: str, threads: int) -> None:
+    def __init__(self, network: torch.nn.Module, imgsz: int, key: str, threads: int,
+                 int8: Int8Ranges | None = None) -> None:
         openvino = import_openvino()
         self.compiled = openvino.Core().compile_model(
-            _cached_model(network, imgsz, key), "CPU",
+            _cached_model(network, imgsz, key, int8), "CPU",
             {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads})
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,9 @@ UNTUNED_MASK_THRESHOLD = 0.5
 
 SHIPPED_DETECTOR = WEIGHTS_DIR / "face_yolo11n.pt"
 DETECTOR_IMGSZ = 512
+INT8_SUFFIX = ".int8.safetensors"
+DETECTOR_PRECISIONS = ("auto", "fp32", "int8")
+"""`--precision`: the detector's arithmetic on a CPU (see `maskscan.pipeline.loading.detector_int8_ranges`)."""
 DETECTOR_CONFIDENCE = 0.45
 """The shipped operating point (see the detector's model card for how it was chosen)."""
 DETECTOR_MIN_PRECISION = 0.95
@@ -25,6 +28,12 @@ DETECTOR_IOU = 0.5
 PRIVACY_CONFIDENCE = 0.01
 """Detector confidence at which faces are hidden by `--anonymize` (recall first; chosen with
 benchmarks/anonymize_coverage.py on the mask-scenes validation split, README "Privacy")."""
+
+
+def int8_ranges_path(detector_weights: Path) -> Path:
+    """Where a detector's int8 ranges live: beside its weights, as `<stem>.int8.safetensors`."""
+    path = Path(detector_weights)
+    return path.with_name(path.stem + INT8_SUFFIX)
 
 
 def mask_threshold_for(classifier: str) -> float:

@@ -114,11 +114,13 @@ def _echo_classifier_metrics(metrics: dict) -> None:
               help="--choose-threshold picks the lowest threshold whose precision reaches this.")
 @click.option("--json", "as_json", is_flag=True)
 @DEVICE
+@click.option("--precision", "detector_precision", type=click.Choice(("fp32", "int8")), default="fp32",
+              show_default=True, help="int8: the detector with its int8 ranges, on the CPU through OpenVINO.")
 @debug_option
 def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, threshold: float, split: str,
                               min_face_width: float, centerface: bool, centerface_threshold: float,
                               choose_threshold: bool, folds: int, min_precision: float, as_json: bool,
-                              device: str) -> None:
+                              device: str, detector_precision: str) -> None:
     """AP50, precision and recall at the threshold, recall by face width and for masked and
     unmasked faces, on the photos of one or more VOC folders (each on its own, then pooled).
 
@@ -129,12 +131,17 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
     from maskscan.classifiers.datasets.voc import load_scenes
     from maskscan.classifiers.evaluation.detector import cross_validate_detector_threshold, predict_photos
     from maskscan.classifiers.face_detector import YoloFaceDetector
+    from maskscan.pipeline.loading import detector_int8_ranges, resolve_device
 
     try:
-        yolo = YoloFaceDetector(weights, imgsz, confidence=0.001, device=_device(device))
-    except FileNotFoundError as exc:
+        chosen_device = resolve_device(device)
+        int8 = detector_int8_ranges(chosen_device, detector_precision, weights)
+        yolo = YoloFaceDetector(weights, imgsz, confidence=0.001, device=chosen_device,
+                                backend="torch" if int8 is None else "openvino", int8=int8)
+    except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
-    detectors: dict[str, tuple[object, float]] = {yolo.name: (yolo.detect_image, threshold)}
+    yolo_name = yolo.name if int8 is None else f"{yolo.name} int8"
+    detectors: dict[str, tuple[object, float]] = {yolo_name: (yolo.detect_image, threshold)}
     if centerface:
         from maskscan.classifiers.evaluation.centerface import CenterFaceDetector
 
@@ -150,7 +157,7 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
     report = {"split": split, "min_face_width": min_face_width,
               "sets": _detector_reports(predictions, detectors, min_face_width)}
     if choose_threshold:
-        pooled = [p for per_set in predictions[yolo.name].values() for p in per_set]
+        pooled = [p for per_set in predictions[yolo_name].values() for p in per_set]
         try:
             report["cross_validation"] = cross_validate_detector_threshold(pooled, folds, min_precision,
                                                                            min_face_width)
@@ -169,7 +176,7 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
     if choose_threshold:
         cv = report["cross_validation"]
         held_out = cv["held_out"]
-        click.echo(f"{yolo.name}: lowest threshold with precision >= {min_precision:g}, by {folds}-fold "
+        click.echo(f"{yolo_name}: lowest threshold with precision >= {min_precision:g}, by {folds}-fold "
                    f"cross-validation over the photos: chosen per fold "
                    f"{', '.join(f'{t:g}' for t in cv['thresholds'])}; held out:")
         click.echo(f"  precision {held_out['precision']:.4f}  recall {held_out['recall']:.4f}")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
+                                          DETECTOR_PRECISIONS,
                                           PRIVACY_CONFIDENCE, SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS,
                                           classifier_weights, mask_threshold_for, weights_id)
 from maskscan.classifiers.yolo_offline import require_local_weights
@@ -63,6 +64,10 @@ def _interrupt(signum: int, _frame: object) -> None:
 @db_option
 @click.option("--glob", "glob_pattern", metavar="PATTERN", help="Only files in folders whose name matches, e.g. '*.mp4'.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--precision", "detector_precision", type=click.Choice(DETECTOR_PRECISIONS), default="auto",
+              show_default=True,
+              help="The detector's numbers on a CPU: int8 (needs the detector's int8 ranges; auto picks it on CPUs "
+                   "with VNNI or AMX) or fp32.")
 @click.option("--batch-size", type=click.IntRange(1, 512), default=16, show_default=True, help="Frames per batch.")
 @click.option("--sample-fps", type=click.FloatRange(0), default=5.0, show_default=True,
               help="Frames analysed per second of footage; 0 analyses every frame.")
@@ -112,7 +117,8 @@ def _interrupt(signum: int, _frame: object) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Only report failures.")
 @debug_option
-def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | None, device: str, batch_size: int,
+def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | None, device: str,
+            detector_precision: str, batch_size: int,
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
             detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float | None,
             force: bool, claim_timeout: float, max_attempts: int, camera_pattern: str | None, time_pattern: str | None,
@@ -141,7 +147,8 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
         from maskscan.pipeline.loading import load_pipeline, resolve_device
 
         return load_pipeline(resolve_device(device), detector_weights, classifier, face_conf, threshold, detector_imgsz,
-                             privacy_confidence=None if anonymize == "none" else privacy_conf)
+                             privacy_confidence=None if anonymize == "none" else privacy_conf,
+                             detector_precision=detector_precision)
 
     threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold
     pipeline = DeferredPipeline(*names, face_conf, threshold, load)
@@ -192,6 +199,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
         summary = {
             "database": database_name,
             "device": str(pipeline.loaded.device) if pipeline.loaded else None,  # None: models never needed
+            "detector_precision": getattr(pipeline.loaded.detector, "precision", None) if pipeline.loaded else None,
             "detector": pipeline.detector_name,
             "classifier": pipeline.classifier_name,
             "files": [{k: v for k, v in asdict(o).items() if k != "exception"} for o in outcomes]

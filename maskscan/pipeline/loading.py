@@ -9,9 +9,11 @@ from pathlib import Path
 import torch
 
 from maskscan.classifiers.face_detector import YoloFaceDetector
+from maskscan.classifiers.int8_detector import Int8Ranges, Int8RangesError
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.openvino_detector import openvino_available
-from maskscan.classifiers.shipped import DETECTOR_IMGSZ, DETECTOR_IOU, mask_threshold_for
+from maskscan.classifiers.shipped import (DETECTOR_IMGSZ, DETECTOR_IOU, DETECTOR_PRECISIONS, int8_ranges_path,
+                                         mask_threshold_for, weights_id)
 from maskscan.pipeline.inference import FaceMaskPipeline
 
 log = logging.getLogger(__name__)
@@ -68,28 +70,81 @@ def detector_backend(device: torch.device, dtype: torch.dtype) -> str:
     return "openvino" if device.type == "cpu" and dtype == torch.float32 and openvino_available() else "torch"
 
 
+def cpu_int8_units() -> str | None:
+    """`AMX` or `AVX512_VNNI` when this CPU has int8 dot-product instructions (where int8 pays), else None."""
+    for name, probe in (("AMX", "_is_amx_tile_supported"), ("AVX512_VNNI", "_is_vnni_supported")):
+        supported = getattr(torch.cpu, probe, None)  # no public API yet
+        if supported is not None and supported():
+            return name
+    return None
+
+
+def detector_int8_ranges(device: torch.device, choice: str, detector_weights: Path) -> Int8Ranges | None:
+    """The int8 ranges the detector runs with under `--precision` `choice` (auto, fp32 or int8).
+
+    `auto` takes them on a CPU with VNNI or AMX when OpenVINO is installed and the weights have
+    ranges that belong to them, and otherwise quietly runs float32; `int8` insists (ValueError)."""
+    if choice not in DETECTOR_PRECISIONS:
+        raise ValueError(f"unknown detector precision {choice!r} (choose from {', '.join(DETECTOR_PRECISIONS)})")
+    if choice == "fp32":
+        return None
+    path = int8_ranges_path(detector_weights)
+    problem = None
+    if device.type != "cpu":
+        problem = "int8 runs on the CPU only"
+    elif not openvino_available():
+        problem = "int8 needs OpenVINO, which is not installed"
+    elif not path.is_file():
+        problem = f"{path}: no int8 ranges for this detector (`maskscan train int8-detector` makes them)"
+    elif choice == "auto" and cpu_int8_units() is None:
+        return None  # no int8 instructions: float32 is as fast
+    if problem is None:
+        try:
+            ranges = Int8Ranges.load(path)
+            if ranges.detector != weights_id(detector_weights):
+                problem = f"{path}: calibrated for {ranges.detector}, not {weights_id(detector_weights)}"
+            else:
+                return ranges
+        except Int8RangesError as exc:
+            problem = str(exc)
+    if choice == "int8":
+        raise ValueError(problem)
+    if path.is_file() and device.type == "cpu":
+        log.warning("%s; running the detector in float32", problem)
+    return None
+
+
 def load_pipeline(device: torch.device, detector_weights: Path, classifier: str, face_confidence: float,
                   mask_threshold: float | None = None, detector_imgsz: int = DETECTOR_IMGSZ,
                   precision: Precision | None = None, backend: str | None = None,
-                  privacy_confidence: float | None = None) -> FaceMaskPipeline:
+                  privacy_confidence: float | None = None, detector_precision: str = "auto") -> FaceMaskPipeline:
     """Both models on one device, by default at :func:`inference_precision`, the detector through
     :func:`detector_backend`, faces labelled at the classifier's own operating point unless
     `mask_threshold` is given. With a `privacy_confidence` below `face_confidence` the detector
     runs at it: faces between the two are hidden when anonymising, never counted (non-maximum
     suppression never lets a weaker box remove a stronger one, so the counted faces are the
-    same). Weights that OpenVINO cannot convert (a user's unusual model) fall
-    back to PyTorch with a warning, unless `backend` asked for OpenVINO."""
+    same). The detector runs in int8 as :func:`detector_int8_ranges` decides for
+    `detector_precision`; int8 ranges that do not fit the network (another OpenVINO version)
+    fall back to float32 with a warning under `auto`. Weights that OpenVINO cannot convert (a
+    user's unusual model) fall back to PyTorch with a warning, unless `backend` asked for OpenVINO."""
     precision = precision or inference_precision(device)
-    chosen = backend or detector_backend(device, precision.detector)
+    int8 = detector_int8_ranges(device, detector_precision, detector_weights)
+    chosen = "openvino" if int8 is not None else backend or detector_backend(device, precision.detector)
 
     lowered = privacy_confidence is not None and privacy_confidence < face_confidence
 
-    def detector_on(backend_name: str) -> YoloFaceDetector:
+    def detector_on(backend_name: str, ranges: Int8Ranges | None = None) -> YoloFaceDetector:
         return YoloFaceDetector(detector_weights, detector_imgsz, privacy_confidence if lowered else face_confidence,
-                                DETECTOR_IOU, device, precision.detector, backend_name)
+                                DETECTOR_IOU, device, precision.detector, backend_name, ranges)
 
     try:
-        detector = detector_on(chosen)
+        try:
+            detector = detector_on(chosen, int8)
+        except Int8RangesError as exc:
+            if detector_precision == "int8":
+                raise
+            log.warning("%s: %s; running the detector in float32", detector_weights, exc)
+            detector = detector_on(chosen)
     except (FileNotFoundError, ValueError):
         raise
     except Exception as exc:  # noqa: BLE001 (any conversion failure: the PyTorch path still works)

@@ -49,7 +49,7 @@ def test_the_conversion_is_cached_and_reused(monkeypatch: pytest.MonkeyPatch, tm
     def no_second_conversion(*_: object) -> None:
         raise AssertionError("converted again")
 
-    monkeypatch.setattr(openvino_detector, "_convert", no_second_conversion)
+    monkeypatch.setattr(openvino_detector, "convert", no_second_conversion)
     YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, confidence=0.35, backend="openvino")
 
 

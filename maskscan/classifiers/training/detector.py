@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +39,33 @@ class DetectorTrainingConfig:
     """Pictures known to show no face, trained on with empty labels (hard negatives)."""
     ignore_below: float = 0.0
     """Faces narrower than this many pixels at `imgsz` are painted out instead of trained on."""
+    amp: bool = False
+    """bfloat16 autocast (CUDA, or CPUs with AMX: about 3x faster there); weights stay float32."""
+
+
+@contextmanager
+def cpu_bfloat16_allowed() -> Iterator[None]:
+    """Let ultralytics' trainer autocast to bfloat16 on the CPU.
+
+    Ultralytics accepts `amp="bf16"` but its `autocast` helper refuses bfloat16 off CUDA. On CPUs
+    with AMX, torch's bfloat16 convolutions make a YOLO11n training step about 3x faster (1.2 s
+    against 4.0 s for 16 images at 512 px on 2 Xeon cores); optimiser state and weights stay float32.
+    """
+    import torch
+    import ultralytics.engine.trainer as trainer_module
+
+    original = trainer_module.autocast
+
+    def autocast(enabled: object, device: str = "cuda"):  # type: ignore[no-untyped-def]
+        if enabled is torch.bfloat16 and device == "cpu":
+            return torch.amp.autocast("cpu", dtype=torch.bfloat16)
+        return original(enabled, device)
+
+    trainer_module.autocast = autocast
+    try:
+        yield
+    finally:
+        trainer_module.autocast = original
 
 
 def train_detector(config: DetectorTrainingConfig) -> Path:
@@ -49,25 +78,26 @@ def train_detector(config: DetectorTrainingConfig) -> Path:
     if config.init_weights is not None:
         model.load(str(require_local_weights(config.init_weights)))
     learning_rate = {} if config.lr0 is None else {"optimizer": "AdamW", "lr0": config.lr0, "warmup_epochs": 0}
-    model.train(
-        **learning_rate,
-        data=str(data_yaml),
-        imgsz=config.imgsz,
-        epochs=config.epochs,
-        batch=config.batch,
-        seed=config.seed,
-        deterministic=True,
-        device=config.device,
-        workers=config.workers,
-        patience=config.patience,
-        close_mosaic=config.close_mosaic,
-        project=str(config.out_dir.resolve()),
-        name=config.name,
-        exist_ok=True,
-        amp=False,
-        plots=True,
-        verbose=True,
-    )
+    with cpu_bfloat16_allowed():
+        model.train(
+            **learning_rate,
+            data=str(data_yaml),
+            imgsz=config.imgsz,
+            epochs=config.epochs,
+            batch=config.batch,
+            seed=config.seed,
+            deterministic=True,
+            device=config.device,
+            workers=config.workers,
+            patience=config.patience,
+            close_mosaic=config.close_mosaic,
+            project=str(config.out_dir.resolve()),
+            name=config.name,
+            exist_ok=True,
+            amp="bf16" if config.amp else False,
+            plots=True,
+            verbose=True,
+        )
     return Path(model.trainer.best)
 
 
@@ -75,5 +105,6 @@ def resume_detector(last_checkpoint: Path) -> Path:
     """Continue an interrupted run from its `last.pt`; its settings come from the checkpoint."""
     ultralytics = import_ultralytics()
     model = ultralytics.YOLO(str(require_local_weights(last_checkpoint)))
-    model.train(resume=True)
+    with cpu_bfloat16_allowed():
+        model.train(resume=True)
     return Path(model.trainer.best)

@@ -31,13 +31,29 @@ def make_scenes(root: Path, count: int) -> Path:
 
 
 @pytest.mark.timeout(600)
-def test_tiny_training_completes_offline(tmp_path: Path) -> None:
+@pytest.mark.parametrize("amp", [False, True], ids=["float32", "bfloat16"])
+def test_tiny_training_completes_offline(tmp_path: Path, amp: bool) -> None:
     scenes = make_scenes(tmp_path / "voc", 24)
     config = DetectorTrainingConfig(voc_sets=(VocSet(scenes),), out_dir=tmp_path / "runs", init_weights=None, imgsz=128,
-                                    epochs=2, batch=8, workers=0)
+                                    epochs=2, batch=8, workers=0, amp=amp)
     best = train_detector(config)  # the session-wide socket guard fails this if anything goes online
     assert best.is_file()
     detector = YoloFaceDetector(best, imgsz=128, confidence=0.0001)
     boxes, scores = detector.detect_image(np.asarray(Image.open(scenes / "images" / "scene0.jpg")))
     assert boxes.shape[1] == 4 and len(boxes) == len(scores)
     assert (boxes[:, 2] <= 160).all() and (boxes[:, 3] <= 128).all()
+
+
+def test_bfloat16_autocast_is_allowed_on_the_cpu_only_while_training() -> None:
+    import torch
+    import ultralytics.engine.trainer as trainer_module
+
+    from maskscan.classifiers.training.detector import cpu_bfloat16_allowed
+
+    with cpu_bfloat16_allowed():
+        with trainer_module.autocast(torch.bfloat16, device="cpu"):
+            assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+        with trainer_module.autocast(False, device="cpu"):
+            assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+    with pytest.raises(RuntimeError, match="bfloat16"):
+        trainer_module.autocast(torch.bfloat16, device="cpu")  # ultralytics' own refusal is back

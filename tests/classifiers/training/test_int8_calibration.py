@@ -1,0 +1,87 @@
+"""Calibrating the int8 detector: what NNCF builds, maskscan rebuilds from the recorded ranges alone."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from maskscan.classifiers.face_detector import YoloFaceDetector
+from maskscan.classifiers.int8_detector import Int8Ranges, apply_int8_ranges
+from maskscan.classifiers.openvino_detector import convert, import_openvino
+from maskscan.classifiers.shipped import DETECTOR_IMGSZ, SHIPPED_DETECTOR
+from tests.classifiers.datasets.test_voc import write_voc
+
+pytest.importorskip("nncf", reason="calibration needs NNCF (the `train` extra)")
+
+from maskscan.classifiers.training.int8_calibration import (  # noqa: E402
+    calibration_photos, quantise_with_nncf, record_ranges)
+
+
+@pytest.fixture(scope="module")
+def detector() -> YoloFaceDetector:
+    return YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, confidence=0.45)
+
+
+@pytest.fixture(scope="module")
+def inputs() -> list[np.ndarray]:
+    generator = np.random.default_rng(0)
+    return [generator.random((1, 3, 288, 512), dtype=np.float32) for _ in range(3)]
+
+
+@pytest.fixture(scope="module")
+def nncf_model(detector: YoloFaceDetector, inputs: list[np.ndarray]):  # noqa: ANN201 (openvino.Model)
+    return quantise_with_nncf(detector, inputs)
+
+
+def compiled(model):  # noqa: ANN001, ANN201
+    return import_openvino().Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+
+
+def test_the_recorded_ranges_rebuild_nncf_s_network_exactly(detector: YoloFaceDetector, inputs: list[np.ndarray],
+                                                            nncf_model, tmp_path: Path) -> None:  # noqa: ANN001
+    recorded = record_ranges(nncf_model, detector.name, "3 noise images")
+    assert sum(q.on_weight for q in recorded.quantisers) > 50  # the convolutions' weights
+    assert sum(not q.on_weight for q in recorded.quantisers) > 50  # their inputs
+    recorded.save(tmp_path / "ranges.safetensors")
+    loaded = Int8Ranges.load(tmp_path / "ranges.safetensors")
+    assert (loaded.detector, loaded.calibration, loaded.digest) == (detector.name, "3 noise images", recorded.digest)
+
+    rebuilt = apply_int8_ranges(convert(detector.network, detector.imgsz), loaded)
+    float32 = compiled(convert(detector.network, detector.imgsz))
+    for batch in inputs:
+        expected = compiled(nncf_model)(batch)[0]
+        np.testing.assert_array_equal(compiled(rebuilt)(batch)[0], expected)
+        assert np.abs(float32(batch)[0] - expected).max() > 0  # it is quantised, not the float network
+
+
+def test_calibration_photos_come_from_training_splits_only(tmp_path: Path) -> None:
+    from maskscan.classifiers.datasets.voc import load_scenes
+
+    for index in range(40):
+        write_voc(tmp_path, f"photo{index}")
+
+    held_out = {p.image_path for split in ("val", "test") for p in load_scenes(tmp_path, split)}
+    chosen = calibration_photos([tmp_path], 100)
+    assert chosen and not set(chosen) & held_out
+    assert calibration_photos([tmp_path], 5, seed=1) == calibration_photos([tmp_path], 5, seed=1)
+    assert len(calibration_photos([tmp_path], 5)) == 5
+
+
+def test_the_cached_int8_network_is_reused(detector: YoloFaceDetector, nncf_model,  # noqa: ANN001
+                                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from maskscan.classifiers import openvino_detector
+
+    monkeypatch.setenv("MASKSCAN_CACHE", str(tmp_path))
+    ranges = record_ranges(nncf_model, detector.name, "")
+    first = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, 0.45, backend="openvino", int8=ranges)
+    assert first.precision == "int8"
+    assert len(list(tmp_path.glob(f"openvino/*/*+int8-{ranges.digest}.xml"))) == 1
+
+    def no_second_conversion(*_: object) -> None:
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(openvino_detector, "convert", no_second_conversion)
+    again = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, 0.45, backend="openvino", int8=ranges)
+    frame = torch.zeros((1, 3, 288, 512), dtype=torch.uint8)
+    assert len(again.detect(frame)) == 1
