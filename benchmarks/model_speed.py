@@ -17,7 +17,7 @@ import torch
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.shipped import DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_CLASSIFIERS, SHIPPED_DETECTOR
-from maskscan.pipeline.loading import detector_backend, inference_precision
+from maskscan.pipeline.loading import detector_backend, detector_int8_ranges, inference_precision
 
 from machine import describe_device, dtype_name  # benchmarks/machine.py
 
@@ -51,15 +51,19 @@ def main() -> None:
             rate = _rate(lambda: classifier.predict(crops), 32, args.repeats, device)
             rows.append({"model": f"classifier {name}", "input": f"{classifier.policy.size} px", "batch": 32,
                          "dtype": dtype_name(dtype), "per_second": rate, "unit": "crops/s"})
-    for backend in dict.fromkeys(["torch", detector_backend(device, precision.detector)]):  # and the pipeline's
+    variants = [(backend, None) for backend in dict.fromkeys(["torch", detector_backend(device, precision.detector)])]
+    int8 = detector_int8_ranges(device, "auto", SHIPPED_DETECTOR) if device.type == "cpu" else None
+    if int8 is not None:  # the shipped int8 ranges, where `--precision auto` takes them
+        variants.append(("openvino", int8))
+    for backend, ranges in variants:
         detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE, device=device,
-                                    dtype=precision.detector, backend=backend)
+                                    dtype=precision.detector, backend=backend, int8=ranges)
         for batch in (1, 16):
             frames = torch.randint(0, 256, (batch, 3, DETECTOR_IMGSZ * 9 // 16, DETECTOR_IMGSZ), dtype=torch.uint8,
                                    device=device)
             rate = _rate(lambda: detector.detect(frames), batch, args.repeats, device)
             rows.append({"model": f"detector yolo11n ({backend})", "input": f"{DETECTOR_IMGSZ} px (16:9)",
-                         "batch": batch, "dtype": dtype_name(precision.detector), "per_second": rate,
+                         "batch": batch, "dtype": detector.precision, "per_second": rate,
                          "unit": "frames/s"})
     if args.json:
         print(json.dumps(results, indent=2))

@@ -1,7 +1,8 @@
 """Throughput of maskscan's pipeline against decoding alone and against the naive loop.
 
     python benchmarks/throughput.py VIDEO [--sample-fps 5] [--device cpu] [--batch-size 16] [--repeats 3]
-                                          [--float32] [--torch-detector] [--clips [--anonymize MODE]] [--json]
+                                          [--float32] [--torch-detector] [--precision auto|fp32|int8]
+                                          [--clips [--anonymize MODE]] [--json]
 
 Each mode runs in its own process (so peak memory is its own), `--repeats` times (the median
 run is reported), on the same file, with the same sampling and the same shipped models:
@@ -10,8 +11,9 @@ run is reported), on the same file, with the same sampling and the same shipped 
   noop    maskscan's pipeline (decode thread, batching, storage in in-memory SQLite) with
           both models replaced by no-ops: the pipeline's own overhead
   full    maskscan's pipeline with the shipped models, at the device's inference precision
-          and detector backend (`--float32` forces float32 for both models, `--torch-detector`
-          PyTorch for the detector where OpenVINO would run it)
+          and detector backend, as `maskscan process` runs them (`--precision` as there:
+          auto takes the int8 detector on CPUs with VNNI or AMX; `--float32` forces float32
+          for both models, `--torch-detector` PyTorch for the float32 detector)
   naive   what users write by hand (maskscan.pipeline.reference): per frame, ultralytics
           `predict`, then each face cut and classified alone (batch 1 everywhere)
 """
@@ -31,7 +33,7 @@ import numpy as np
 import torch
 
 from maskscan.pipeline.inference import Frames
-from maskscan.pipeline.loading import Precision, detector_backend, inference_precision
+from maskscan.pipeline.loading import Precision, inference_precision
 
 from machine import describe_device, dtype_name  # benchmarks/machine.py
 
@@ -70,8 +72,13 @@ def _precision(args: argparse.Namespace) -> Precision:
     return Precision(torch.float32, torch.float32) if args.float32 else inference_precision(torch.device(args.device))
 
 
-def _backend(args: argparse.Namespace) -> str:
-    return "torch" if args.torch_detector else detector_backend(torch.device(args.device), _precision(args).detector)
+def _backend(args: argparse.Namespace) -> str | None:
+    """PyTorch when asked; else None: `load_pipeline` chooses, as for `maskscan process`."""
+    return "torch" if args.torch_detector else None
+
+
+def _detector_precision(args: argparse.Namespace) -> str:
+    return "fp32" if args.float32 or args.torch_detector else args.precision
 
 
 def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
@@ -86,7 +93,9 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
         pipeline = FaceMaskPipeline(_NoopDetector(), _NoopClassifier(), device, 0.5)
     else:
         pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
-                                 precision=_precision(args), backend=_backend(args))
+                                 precision=_precision(args), backend=_backend(args),
+                                 detector_precision=_detector_precision(args))
+        args.detector_precision_used = f"{pipeline.detector.precision} ({pipeline.detector.backend})"
     engine = database.create_db_engine("sqlite://")
     database.ensure_schema(engine)
     clips_dir = Path(tempfile.mkdtemp(prefix="maskscan-bench-clips-")) if args.clips else None
@@ -131,6 +140,7 @@ def run_mode(args: argparse.Namespace) -> dict[str, object]:
         count = _pipeline(media, args, noop=args.mode == "noop")
     seconds = time.perf_counter() - args.started
     return {"mode": args.mode, "frames": count, "seconds": seconds, "fps": count / seconds,
+            "detector_precision": getattr(args, "detector_precision_used", None),
             "realtime_factor": (duration or 0) / seconds,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -149,6 +159,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="Runs per mode; the median run is reported.")
     parser.add_argument("--float32", action="store_true", help="Run the full pipeline in float32 on any device.")
     parser.add_argument("--torch-detector", action="store_true", help="Run the full pipeline's detector in PyTorch.")
+    parser.add_argument("--precision", choices=["auto", "fp32", "int8"], default="auto",
+                        help="The full pipeline's detector precision on a CPU, as `maskscan process --precision`.")
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -161,7 +173,7 @@ def main() -> None:
                    "--batch-size", str(args.batch_size), "--mode", mode]
         command += [flag for flag, on in (("--float32", args.float32), ("--torch-detector", args.torch_detector),
                                           ("--clips", args.clips)) if on]
-        command += ["--anonymize", args.anonymize]
+        command += ["--anonymize", args.anonymize, "--precision", args.precision]
         runs = sorted((json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
                        for _ in range(args.repeats)), key=lambda run: run["seconds"])
         rows[mode] = runs[len(runs) // 2]
@@ -169,8 +181,8 @@ def main() -> None:
         "video": args.video, "sample_fps": args.sample_fps, "device": args.device, "batch_size": args.batch_size,
         "repeats": args.repeats,
         "machine": describe_device(torch.device(args.device)), "cpu_threads": torch.get_num_threads(), "modes": rows,
-        "precision": {model: dtype_name(dtype) for model, dtype in vars(_precision(args)).items()},
-        "detector_backend": _backend(args),
+        "precision": {model: dtype_name(dtype) for model, dtype in vars(_precision(args)).items()}
+                     | ({"detector": rows["full"]["detector_precision"]} if "full" in rows else {}),
     }
     if "full" in rows and "naive" in rows:
         summary["full_over_naive"] = rows["full"]["fps"] / rows["naive"]["fps"]
@@ -180,7 +192,7 @@ def main() -> None:
         print(json.dumps(summary, indent=2))
         return
     print(f"{args.video}: sample {args.sample_fps} fps, device {args.device} ({summary['machine']}), "
-          f"batch {args.batch_size}, pipeline precision {summary['precision']}, detector {summary['detector_backend']}")
+          f"batch {args.batch_size}, pipeline precision {summary['precision']}")
     print(f"{'mode':<8} {'frames':>7} {'seconds':>8} {'fps':>8} {'x realtime':>10} {'peak RSS MB':>12}")
     for row in rows.values():
         print(f"{row['mode']:<8} {row['frames']:>7} {row['seconds']:>8.2f} {row['fps']:>8.2f} "

@@ -1,9 +1,9 @@
 """The int8 detector: OpenVINO's float32 network with int8 quantisers placed and ranged offline.
 
 `maskscan train int8-detector` calibrates a detector with NNCF on training-split photos and records
-what NNCF did to the network: the range of every activation quantiser it placed (by the name of the
-operation whose output it quantises) and the per-channel scale of every weight it stored in int8 (by
-the name of the convolution that reads it). That record, a small `.safetensors` file shipped beside
+what NNCF did to the network: every quantiser it placed with its ranges (on an activation, by the
+name of the operation whose output it quantises; on a weight, by the name of the convolution that
+reads it) and every bias its bias correction changed. That record, a small `.safetensors` file shipped beside
 the weights, turns the same network converted from the `.pt` into the int8 one with OpenVINO alone,
 so users need neither NNCF nor the calibration photos. OpenVINO's CPU plugin then runs the quantised
 convolutions in int8 (fast with VNNI or AMX).
@@ -45,12 +45,23 @@ class Quantiser:
 
 
 @dataclass(frozen=True)
+class CorrectedConstant:
+    """A constant NNCF's bias correction changed: input `port` of `operation` (an Add of a bias)."""
+
+    operation: str
+    port: int
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
 class Int8Ranges:
     detector: str
     """`weights_id` of the detector the ranges were calibrated for."""
     openvino: str
     """The OpenVINO version whose converter named the operations."""
     quantisers: tuple[Quantiser, ...]
+    corrected: tuple[CorrectedConstant, ...]
+    """Biases corrected for the error quantisation adds (NNCF's fast bias correction)."""
     calibration: str
     """How the ranges were calibrated, in words (photos, sets, seed)."""
 
@@ -62,6 +73,9 @@ class Int8Ranges:
             hasher.update(f"{quantiser.operation}:{quantiser.port}:{quantiser.on_weight}:{quantiser.levels}".encode())
             for bound in quantiser.bounds:
                 hasher.update(np.ascontiguousarray(bound, dtype=np.float32).tobytes())
+        for constant in self.corrected:
+            hasher.update(f"{constant.operation}:{constant.port}".encode())
+            hasher.update(np.ascontiguousarray(constant.values, dtype=np.float32).tobytes())
         return hasher.hexdigest()[:12]
 
     def save(self, path: Path) -> None:
@@ -70,7 +84,10 @@ class Int8Ranges:
         tensors = {f"quantiser.{index}.{name}": np.ascontiguousarray(bound, dtype=np.float32)
                    for index, quantiser in enumerate(self.quantisers)
                    for name, bound in zip(BOUNDS, quantiser.bounds, strict=True)}
-        layout = [[q.operation, q.port, q.on_weight, q.levels] for q in self.quantisers]
+        tensors |= {f"corrected.{index}": np.ascontiguousarray(constant.values, dtype=np.float32)
+                    for index, constant in enumerate(self.corrected)}
+        layout = {"quantisers": [[q.operation, q.port, q.on_weight, q.levels] for q in self.quantisers],
+                  "corrected": [[c.operation, c.port] for c in self.corrected]}
         metadata = {"format": FORMAT, "detector": self.detector, "openvino": self.openvino,
                     "calibration": self.calibration, "layout": json.dumps(layout)}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -85,21 +102,26 @@ class Int8Ranges:
                 metadata: dict[str, Any] = handle.metadata() or {}
                 if metadata.get("format") != FORMAT:
                     raise Int8RangesError(f"{path}: not a maskscan int8 ranges file")
+                layout = json.loads(metadata["layout"])
                 quantisers = tuple(
                     Quantiser(operation, port, on_weight, levels, tuple(  # type: ignore[arg-type]
                         handle.get_tensor(f"quantiser.{index}.{name}") for name in BOUNDS))
-                    for index, (operation, port, on_weight, levels) in enumerate(json.loads(metadata["layout"])))
+                    for index, (operation, port, on_weight, levels) in enumerate(layout["quantisers"]))
+                corrected = tuple(CorrectedConstant(operation, port, handle.get_tensor(f"corrected.{index}"))
+                                  for index, (operation, port) in enumerate(layout["corrected"]))
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise Int8RangesError(f"{path}: unreadable int8 ranges file ({exc})") from exc
-        return cls(metadata["detector"], metadata["openvino"], quantisers, metadata.get("calibration", ""))
+        return cls(metadata["detector"], metadata["openvino"], quantisers, corrected, metadata.get("calibration", ""))
 
 
 def apply_int8_ranges(model: Any, ranges: Int8Ranges) -> Any:  # noqa: ANN401 (openvino.Model in and out)
-    """Insert the recorded quantisers into a float32 OpenVINO `model` converted from the same weights."""
+    """Insert the recorded quantisers and corrected biases into a float32 OpenVINO `model` converted
+    from the same weights."""
     import openvino.opset13 as opset
 
     operations = {operation.get_friendly_name(): operation for operation in model.get_ordered_ops()}
-    missing = sorted({quantiser.operation for quantiser in ranges.quantisers} - operations.keys())
+    named = {q.operation for q in ranges.quantisers} | {c.operation for c in ranges.corrected}
+    missing = sorted(named - operations.keys())
     if missing:
         raise Int8RangesError(
             f"the ranges name {len(missing)} operation(s) this network lacks (e.g. {missing[0]!r}); they were "
@@ -118,5 +140,11 @@ def apply_int8_ranges(model: Any, ranges: Int8Ranges) -> Any:  # noqa: ANN401 (o
         fake_quantize = opset.fake_quantize(source, *bounds, quantiser.levels)
         for reader in readers:
             reader.replace_source_output(fake_quantize.output(0))
+    for constant in ranges.corrected:
+        reader = operations[constant.operation].input(constant.port)
+        original = reader.get_source_output().get_node()
+        if original.get_type_name() != "Constant" or tuple(original.get_output_shape(0)) != constant.values.shape:
+            raise Int8RangesError(f"{constant.operation}: input {constant.port} is not a bias of the recorded shape")
+        reader.replace_source_output(opset.constant(np.asarray(constant.values, dtype=np.float32)).output(0))
     model.validate_nodes_and_infer_types()
     return model

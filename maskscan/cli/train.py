@@ -217,7 +217,7 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
               help="VOC face set whose training split supplies calibration photos. Repeatable.")
 @click.option("--detector-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=SHIPPED_DETECTOR, help="The detector to quantise; default: the shipped one.")
-@click.option("--calibration", type=click.IntRange(1), default=300, show_default=True,
+@click.option("--calibration", type=click.IntRange(1), default=600, show_default=True,
               help="Calibration photos, drawn (seeded) from the sets' training splits.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),

@@ -124,11 +124,13 @@ def load_pipeline(device: torch.device, detector_weights: Path, classifier: str,
     runs at it: faces between the two are hidden when anonymising, never counted (non-maximum
     suppression never lets a weaker box remove a stronger one, so the counted faces are the
     same). The detector runs in int8 as :func:`detector_int8_ranges` decides for
-    `detector_precision`; int8 ranges that do not fit the network (another OpenVINO version)
+    `detector_precision` (never when `backend` asks for PyTorch); int8 ranges that do not fit the network (another OpenVINO version)
     fall back to float32 with a warning under `auto`. Weights that OpenVINO cannot convert (a
     user's unusual model) fall back to PyTorch with a warning, unless `backend` asked for OpenVINO."""
     precision = precision or inference_precision(device)
-    int8 = detector_int8_ranges(device, detector_precision, detector_weights)
+    if backend == "torch" and detector_precision == "int8":
+        raise ValueError("the int8 detector runs through OpenVINO, not PyTorch")
+    int8 = None if backend == "torch" else detector_int8_ranges(device, detector_precision, detector_weights)
     chosen = "openvino" if int8 is not None else backend or detector_backend(device, precision.detector)
 
     lowered = privacy_confidence is not None and privacy_confidence < face_confidence

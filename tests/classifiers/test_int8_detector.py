@@ -24,7 +24,7 @@ CPU = torch.device("cpu")
 def input_only_ranges(detector: str, operation: str = "x.1") -> Int8Ranges:
     """Ranges with one quantiser, on the network's input (named `x.1` by the converter)."""
     bounds = tuple(np.array(v, dtype=np.float32) for v in (0.0, 1.0, 0.0, 1.0))
-    return Int8Ranges(detector, "test", (Quantiser(operation, 0, False, 256, bounds),), "by hand")  # type: ignore[arg-type]
+    return Int8Ranges(detector, "test", (Quantiser(operation, 0, False, 256, bounds),), (), "by hand")  # type: ignore[arg-type]
 
 
 @pytest.fixture

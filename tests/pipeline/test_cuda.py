@@ -12,8 +12,8 @@ import torch
 from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, SHIPPED_DETECTOR
 from maskscan.detections import FaceDetections
 from maskscan.pipeline.loading import inference_precision, load_pipeline
-from maskscan.pipeline.reference import ReferenceLoop
-from tests.pipeline.test_parity import MASK_THRESHOLD, assert_agrees_with_reference, crowd_batches  # noqa: F401
+from tests.pipeline.test_parity import (MASK_THRESHOLD, assert_agrees_with_reference, crowd_batches,  # noqa: F401
+                                        reference_faces)
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device (benchmarks/gpu_check.sh)")]
@@ -30,9 +30,7 @@ def cuda_pipeline():  # noqa: ANN201
 
 
 def test_float16_on_the_gpu_agrees_with_the_reference_loop(cuda_pipeline, crowd_batches) -> None:  # noqa: ANN001
-    reference = ReferenceLoop(SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE - FLOAT16_SCORE_MARGIN,
-                              MASK_THRESHOLD)
-    unoptimised = [reference(image) for batch in crowd_batches for image in batch]
+    unoptimised = reference_faces(crowd_batches, FLOAT16_SCORE_MARGIN)
     optimised = [faces for batch in crowd_batches for faces in cuda_pipeline(batch)]
     assert_agrees_with_reference(optimised, unoptimised, FLOAT16_SCORE_MARGIN)
 

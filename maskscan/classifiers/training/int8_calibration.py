@@ -1,14 +1,16 @@
 """Calibrating the int8 detector with NNCF (offline; `pip install nncf`), recorded as an `Int8Ranges` file.
 
-NNCF's post-training quantisation runs the float32 OpenVINO network on calibration photos and
-places FakeQuantize operations with ranges from what it saw. Bias correction is off, so those
-ranges alone define the int8 network. Weights are left as float32 behind their FakeQuantize (not
-stored as int8 here): `record_ranges` keeps every quantiser, and `apply_int8_ranges` rebuilds the
-same network from the `.pt` at run time; OpenVINO's CPU plugin stores the weights in int8 itself.
+NNCF's post-training quantisation runs the float32 OpenVINO network on calibration photos, places
+FakeQuantize operations with ranges from what it saw, and corrects biases for the shift that
+quantisation adds (without the correction MAFA validation recall drops 1.4 points, with it 0.2).
+Weights are left as float32 behind their FakeQuantize (not stored as int8 here): `record_ranges`
+keeps every quantiser and every changed bias, and `apply_int8_ranges` rebuilds the same network
+from the `.pt` at run time; OpenVINO's CPU plugin stores the weights in int8 itself.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,15 +24,17 @@ from PIL import Image
 
 from maskscan.classifiers.datasets.voc import load_scenes
 from maskscan.classifiers.face_detector import YoloFaceDetector
-from maskscan.classifiers.int8_detector import Int8Ranges, Quantiser
+from maskscan.classifiers.int8_detector import CorrectedConstant, Int8Ranges, Quantiser
 from maskscan.classifiers.openvino_detector import convert, import_openvino
 
 def import_nncf() -> ModuleType:
-    """NNCF with its usage telemetry stubbed out (maskscan opens no connection of its own accord)."""
+    """NNCF with its usage telemetry stubbed out (maskscan opens no connection of its own accord) and
+    its per-operation INFO messages off."""
     import nncf
     import nncf.telemetry.decorator
     import nncf.telemetry.wrapper
 
+    nncf.set_log_level(logging.WARNING)
     nncf.telemetry.wrapper.telemetry = mock.MagicMock()
     nncf.telemetry.decorator.telemetry = mock.MagicMock()  # type: ignore[attr-defined]
     return nncf
@@ -69,12 +73,12 @@ def quantise_with_nncf(detector: YoloFaceDetector, inputs: Sequence[np.ndarray])
     return nncf.quantize(
         model, nncf.Dataset(list(inputs)), preset=nncf.QuantizationPreset.MIXED, subset_size=len(inputs),
         ignored_scope=nncf.IgnoredScope(names=head_scope(model)),
-        advanced_parameters=nncf.AdvancedQuantizationParameters(
-            disable_bias_correction=True, backend_params={"compress_weights": False}))
+        advanced_parameters=nncf.AdvancedQuantizationParameters(backend_params={"compress_weights": False}))
 
 
-def record_ranges(quantised: Any, detector: str, calibration: str) -> Int8Ranges:  # noqa: ANN401
-    """Every FakeQuantize NNCF placed in `quantised` (weights left uncompressed), with its ranges."""
+def record_ranges(quantised: Any, original: Any, detector: str, calibration: str) -> Int8Ranges:  # noqa: ANN401
+    """Every FakeQuantize NNCF placed in `quantised` (weights left uncompressed) with its ranges, and
+    every constant input it changed against the `original` float32 network."""
     quantisers = []
     for operation in quantised.get_ordered_ops():
         if operation.get_type_name() != "FakeQuantize":
@@ -92,10 +96,32 @@ def record_ranges(quantised: Any, detector: str, calibration: str) -> Int8Ranges
         else:
             quantisers.append(Quantiser(source.get_node().get_friendly_name(), source.get_index(), False, levels,
                                         bounds))  # type: ignore[arg-type]
-    return Int8Ranges(detector, import_openvino().__version__.split("-")[0], tuple(quantisers), calibration)
+    return Int8Ranges(detector, import_openvino().__version__.split("-")[0], tuple(quantisers),
+                      corrected_constants(quantised, original), calibration)
+
+
+def corrected_constants(quantised: Any, original: Any) -> tuple[CorrectedConstant, ...]:  # noqa: ANN401
+    """Constant inputs (biases) of `quantised` that differ from the same operation's in `original`."""
+    before = {operation.get_friendly_name(): operation for operation in original.get_ordered_ops()}
+    corrected = []
+    for operation in quantised.get_ordered_ops():
+        counterpart = before.get(operation.get_friendly_name())
+        if counterpart is None or operation.get_type_name() == "FakeQuantize":
+            continue
+        for port in range(operation.get_input_size()):
+            node = operation.input_value(port).get_node()
+            if node.get_type_name() != "Constant" or port >= counterpart.get_input_size():
+                continue
+            was = counterpart.input_value(port).get_node()
+            if was.get_type_name() != "Constant":
+                continue
+            values, old = node.get_data(), was.get_data()
+            if values.shape != old.shape or not np.array_equal(values, old):
+                corrected.append(CorrectedConstant(operation.get_friendly_name(), port, values.astype(np.float32)))
+    return tuple(corrected)
 
 
 def calibrate_int8(detector: YoloFaceDetector, photos: Sequence[Path], description: str) -> Int8Ranges:
     """Quantise the detector with NNCF on `photos` and record the result."""
     quantised = quantise_with_nncf(detector, [network_input(detector, path) for path in photos])
-    return record_ranges(quantised, detector.name, description)
+    return record_ranges(quantised, convert(detector.network, detector.imgsz), detector.name, description)

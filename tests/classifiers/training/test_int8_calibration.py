@@ -40,9 +40,10 @@ def compiled(model):  # noqa: ANN001, ANN201
 
 def test_the_recorded_ranges_rebuild_nncf_s_network_exactly(detector: YoloFaceDetector, inputs: list[np.ndarray],
                                                             nncf_model, tmp_path: Path) -> None:  # noqa: ANN001
-    recorded = record_ranges(nncf_model, detector.name, "3 noise images")
+    recorded = record_ranges(nncf_model, convert(detector.network, detector.imgsz), detector.name, "3 noise images")
     assert sum(q.on_weight for q in recorded.quantisers) > 50  # the convolutions' weights
     assert sum(not q.on_weight for q in recorded.quantisers) > 50  # their inputs
+    assert len(recorded.corrected) > 50  # the convolutions' biases
     recorded.save(tmp_path / "ranges.safetensors")
     loaded = Int8Ranges.load(tmp_path / "ranges.safetensors")
     assert (loaded.detector, loaded.calibration, loaded.digest) == (detector.name, "3 noise images", recorded.digest)
@@ -73,7 +74,7 @@ def test_the_cached_int8_network_is_reused(detector: YoloFaceDetector, nncf_mode
     from maskscan.classifiers import openvino_detector
 
     monkeypatch.setenv("MASKSCAN_CACHE", str(tmp_path))
-    ranges = record_ranges(nncf_model, detector.name, "")
+    ranges = record_ranges(nncf_model, convert(detector.network, detector.imgsz), detector.name, "")
     first = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, 0.45, backend="openvino", int8=ranges)
     assert first.precision == "int8"
     assert len(list(tmp_path.glob(f"openvino/*/*+int8-{ranges.digest}.xml"))) == 1
