@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from maskscan.pipeline.media import MediaFile
 
 from maskscan.classifiers.arch_names import ARCHS
 from maskscan.classifiers.shipped import SHIPPED_DETECTOR
@@ -21,6 +25,17 @@ def _log_to(log_file: Path | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True)
 
 
+def _split_number(text: str) -> tuple[str, float | None]:
+    """`PATH:NUMBER` as (PATH, NUMBER); a text whose last colon is not followed by a number is all path."""
+    head, _, tail = text.rpartition(":")
+    if head:
+        try:
+            return head, float(tail)
+        except ValueError:
+            pass  # a colon that belongs to the path
+    return text, None
+
+
 class VocSetParam(click.ParamType):
     """`PATH` or `PATH:WEIGHT`: a VOC face set and its sampling weight."""
 
@@ -29,19 +44,29 @@ class VocSetParam(click.ParamType):
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> tuple[Path, float]:
         if isinstance(value, tuple):
             return value  # type: ignore[return-value]
-        text = str(value)
-        path, weight = text, 1.0
-        head, _, tail = text.rpartition(":")
-        if head:
-            try:
-                path, weight = head, float(tail)
-            except ValueError:
-                pass  # a colon that belongs to the path
-        if weight < 0:
-            self.fail(f"{text!r}: the weight must not be negative", param, ctx)
+        path, weight = _split_number(str(value))
+        if weight is not None and weight < 0:
+            self.fail(f"{value!r}: the weight must not be negative", param, ctx)
         if not Path(path).is_dir():
             self.fail(f"{path!r} is not a folder", param, ctx)
-        return Path(path), weight
+        return Path(path), 1.0 if weight is None else weight
+
+
+class FootageParam(click.ParamType):
+    """`PATH` or `PATH:SECONDS`: face-free footage, and how much of its start to take."""
+
+    name = "PATH[:SECONDS]"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[Path, float | None]:
+        if isinstance(value, tuple):
+            return value  # type: ignore[return-value]
+        path, until_s = _split_number(str(value))
+        if until_s is not None and until_s <= 0:
+            self.fail(f"{value!r}: the seconds must be positive", param, ctx)
+        if not Path(path).exists():
+            self.fail(f"{path!r} does not exist", param, ctx)
+        return Path(path), until_s
 
 
 @click.group()
@@ -156,13 +181,15 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 @click.option("--lr0", type=click.FloatRange(0, min_open=True), help="Initial learning rate (AdamW); default: ultralytics' choice.")
 @click.option("--close-mosaic", type=click.IntRange(0), default=10, show_default=True,
               help="Final epochs without mosaic augmentation.")
-@click.option("--negative-footage", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="Video or image known to show no face (e.g. an empty car park); its sampled frames are "
-                   "trained on as hard negatives. Repeatable.")
+@click.option("--negative-footage", multiple=True, type=FootageParam(),
+              help="Video or image known to show no face (e.g. an empty car park, people seen from behind); its "
+                   "sampled frames are trained on as hard negatives. PATH:SECONDS takes only its first SECONDS. "
+                   "Repeatable.")
 @click.option("--negative-fps", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
               help="Frames taken per second of negative footage.")
 @click.option("--negative-until", type=click.FloatRange(0, min_open=True),
-              help="Take negative frames only from the first SECONDS of each file (hold the rest back for checks).")
+              help="Take negative frames only from the first SECONDS of each file without its own :SECONDS "
+                   "(hold the rest back for checks).")
 @click.option("--ignore-below", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Paint out faces narrower than this many pixels at --imgsz instead of training on them.")
 @click.option("--amp", is_flag=True,
@@ -173,7 +200,8 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
                            imgsz: int, epochs: int, batch_size: int, seed: int, device: str, workers: int,
                            background_per_photo: float,
                            unmasked_repeat: int, lr0: float | None, close_mosaic: int,
-                           negative_footage: tuple[Path, ...], negative_fps: float, negative_until: float | None,
+                           negative_footage: tuple[tuple[Path, float | None], ...], negative_fps: float,
+                           negative_until: float | None,
                            ignore_below: float, amp: bool, resume: Path | None) -> None:
     """Train the YOLO face detector on the fixed train split of one or more VOC face sets, fully offline.
 
@@ -265,17 +293,30 @@ def _ultralytics_device(device: str) -> str:
     return "cpu" if chosen.type == "cpu" else str(chosen.index or 0)
 
 
-def _negative_frames(footage: tuple[Path, ...], sample_fps: float, until_s: float | None, out_dir: Path) -> tuple[Path, ...]:
-    """Decode the sampled frames of face-free footage into JPEGs for training."""
+def _negative_frames(footage: tuple[tuple[Path, float | None], ...], sample_fps: float, until_s: float | None,
+                     out_dir: Path) -> tuple[Path, ...]:
+    """Decode the sampled frames of face-free footage (each path with its own limit in seconds, or
+    None for `until_s`) into JPEGs for training."""
+    from maskscan.pipeline.media import discover
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    files = 0
+    for given, own_until_s in footage:
+        media, problems = discover([given])
+        if problems:
+            raise CommandError(f"{problems[0].path}: {problems[0].message}", EXIT_USAGE)
+        files += len(media)
+        written += _sampled_frames(media, sample_fps, own_until_s or until_s, out_dir)
+    click.echo(f"{len(written)} negative frames from {files} file(s)")
+    return tuple(written)
+
+
+def _sampled_frames(media: list[MediaFile], sample_fps: float, until_s: float | None, out_dir: Path) -> list[Path]:
     from PIL import Image
 
     from maskscan.pipeline.decode import DecodeError, VideoSource
-    from maskscan.pipeline.media import discover
 
-    media, problems = discover(list(footage))
-    if problems:
-        raise CommandError(f"{problems[0].path}: {problems[0].message}", EXIT_USAGE)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for file in media:
         try:
@@ -288,5 +329,4 @@ def _negative_frames(footage: tuple[Path, ...], sample_fps: float, until_s: floa
                     written.append(path)
         except DecodeError as exc:
             raise CommandError(f"{file.path}: {exc}", EXIT_USAGE) from exc
-    click.echo(f"{len(written)} negative frames from {len(media)} file(s)")
-    return tuple(written)
+    return written

@@ -13,18 +13,21 @@ from tests.factories import scripted_frames, write_video
 
 def test_negative_footage_frames_are_sampled_and_held_back_after_the_limit(tmp_path: Path) -> None:
     video = write_video(tmp_path / "empty.mp4", scripted_frames(40), fps=10)  # 4 s
-    frames = _negative_frames((video,), sample_fps=2, until_s=2.0, out_dir=tmp_path / "negatives")
+    frames = _negative_frames(((video, None),), sample_fps=2, until_s=2.0, out_dir=tmp_path / "negatives")
     assert len(frames) == 4  # 0, 0.5, 1.0 and 1.5 s; the last 2 s are held back
     assert all(p.parent == tmp_path / "negatives" for p in frames)
     with Image.open(frames[0]) as image:
         assert image.size == (160, 96)
+    other = write_video(tmp_path / "backs.mp4", scripted_frames(40), fps=10)
+    both = _negative_frames(((video, None), (other, 1.0)), sample_fps=2, until_s=2.0, out_dir=tmp_path / "both")
+    assert sorted(p.name.split("_")[0] for p in both) == ["backs"] * 2 + ["empty"] * 4  # its own limit: 1 s
 
 
 def test_unreadable_negative_footage_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
     broken = tmp_path / "broken.mp4"
     broken.write_text("not a video")
     with pytest.raises(click.ClickException, match="broken.mp4: not a readable video"):
-        _negative_frames((broken,), sample_fps=1, until_s=None, out_dir=tmp_path / "negatives")
+        _negative_frames(((broken, None),), sample_fps=1, until_s=None, out_dir=tmp_path / "negatives")
 
 
 @pytest.mark.parametrize("device, message", [
@@ -40,3 +43,14 @@ def test_classifier_training_refuses_a_device_it_cannot_use_in_one_line(tmp_path
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("footage, message", [("missing.mp4:10", "'missing.mp4' does not exist"),
+                                              ("empty.mp4:0", "the seconds must be positive")])
+def test_negative_footage_limits_are_checked_in_one_line(tmp_path: Path, footage: str, message: str) -> None:
+    write_video(tmp_path / "empty.mp4", scripted_frames(4), fps=4)
+    (tmp_path / "voc").mkdir()
+    result = CliRunner().invoke(cli, ["train", "detector", "--scenes", str(tmp_path / "voc"),
+                                      "--negative-footage", str(tmp_path / footage), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert message.replace("'missing.mp4'", repr(str(tmp_path / "missing.mp4"))) in result.output
