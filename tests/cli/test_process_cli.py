@@ -126,6 +126,18 @@ def test_usage_errors_exit_2(footage: Path) -> None:
     assert code == 2 and "never downloads" in err
 
 
+def test_int8_without_ranges_is_one_line_and_touches_no_file(footage: Path, tmp_path: Path) -> None:
+    import shutil
+
+    weights = shutil.copy(SHIPPED_DETECTOR, tmp_path / "own-detector.pt")  # no int8 ranges beside it
+    db = f"sqlite:///{tmp_path / 'int8.db'}"
+    code, _, err = run("process", str(footage / "cameras" / "still.jpg"), "--db", db, "--detector-weights",
+                       str(weights), "--precision", "int8")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "own-detector.int8.safetensors: no int8 ranges" in err
+    assert statuses(db) == {"still.jpg": ("pending", None)}  # rolled back, not failed
+
+
 def test_postgres_url_from_the_environment(footage: Path, db_url: str, monkeypatch: pytest.MonkeyPatch,
                                            tmp_path: Path) -> None:
     monkeypatch.setenv("MASKSCAN_DB", db_url)
