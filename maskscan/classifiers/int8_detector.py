@@ -64,6 +64,9 @@ class Int8Ranges:
     """Biases corrected for the error quantisation adds (NNCF's fast bias correction)."""
     calibration: str
     """How the ranges were calibrated, in words (photos, sets, seed)."""
+    by_default: bool = False
+    """Whether `--precision auto` may take them: set only once their accuracy was checked against
+    float32 (README, Performance); otherwise they run only when asked for (`--precision int8`)."""
 
     @property
     def digest(self) -> str:
@@ -89,7 +92,8 @@ class Int8Ranges:
         layout = {"quantisers": [[q.operation, q.port, q.on_weight, q.levels] for q in self.quantisers],
                   "corrected": [[c.operation, c.port] for c in self.corrected]}
         metadata = {"format": FORMAT, "detector": self.detector, "openvino": self.openvino,
-                    "calibration": self.calibration, "layout": json.dumps(layout)}
+                    "calibration": self.calibration, "by_default": json.dumps(self.by_default),
+                    "layout": json.dumps(layout)}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         save_file(tensors, str(path), metadata=metadata)
 
@@ -111,7 +115,8 @@ class Int8Ranges:
                                   for index, (operation, port) in enumerate(layout["corrected"]))
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise Int8RangesError(f"{path}: unreadable int8 ranges file ({exc})") from exc
-        return cls(metadata["detector"], metadata["openvino"], quantisers, corrected, metadata.get("calibration", ""))
+        return cls(metadata["detector"], metadata["openvino"], quantisers, corrected, metadata.get("calibration", ""),
+                   json.loads(metadata.get("by_default", "false")) is True)
 
 
 def apply_int8_ranges(model: Any, ranges: Int8Ranges) -> Any:  # noqa: ANN401 (openvino.Model in and out)

@@ -251,9 +251,12 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Ranges file; default: beside the weights as <stem>.int8.safetensors, where --precision "
                    "finds it.")
+@click.option("--by-default", is_flag=True,
+              help="Let `--precision auto` take these ranges. Only once int8 is shown to hold the float32 "
+                   "detector's accuracy; without it they run only with `--precision int8`.")
 @debug_option
 def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: Path, calibration: int, seed: int,
-                                out_path: Path | None) -> None:
+                                out_path: Path | None, by_default: bool) -> None:
     """Calibrate the detector's int8 quantisation with NNCF (`pip install nncf`) and write its ranges.
 
     \b
@@ -261,6 +264,7 @@ def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: P
       maskscan train int8-detector --scenes ../shared/data/mask-scenes --scenes ../shared/data/wider-crowds \\
           --scenes ../shared/data/mafa-masked
     """
+    import dataclasses
     import importlib.util
 
     from maskscan.classifiers.face_detector import YoloFaceDetector
@@ -276,10 +280,11 @@ def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: P
     detector = YoloFaceDetector(detector_weights, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE)
     description = (f"{len(photos)} training-split photos of {', '.join(root.name for root in voc_roots)} "
                    f"(seed {seed}) at {DETECTOR_IMGSZ} px")
-    ranges = calibrate_int8(detector, photos, description)
+    ranges = dataclasses.replace(calibrate_int8(detector, photos, description), by_default=by_default)
     out = out_path or int8_ranges_path(detector_weights)
     ranges.save(out)
-    click.echo(f"{out}: {len(ranges.quantisers)} quantisers for {ranges.detector}, calibrated on {description}")
+    click.echo(f"{out}: {len(ranges.quantisers)} quantisers for {ranges.detector}, calibrated on {description}"
+               f"{'; used by --precision auto' if by_default else '; used with --precision int8 only'}")
 
 
 def _ultralytics_device(device: str) -> str:

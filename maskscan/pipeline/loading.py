@@ -83,7 +83,8 @@ def detector_int8_ranges(device: torch.device, choice: str, detector_weights: Pa
     """The int8 ranges the detector runs with under `--precision` `choice` (auto, fp32 or int8).
 
     `auto` takes them on a CPU with VNNI or AMX when OpenVINO is installed and the weights have
-    ranges that belong to them, and otherwise quietly runs float32; `int8` insists (ValueError)."""
+    ranges that belong to them and are marked for use by default (`Int8Ranges.by_default`), and
+    otherwise quietly runs float32; `int8` insists (ValueError)."""
     if choice not in DETECTOR_PRECISIONS:
         raise ValueError(f"unknown detector precision {choice!r} (choose from {', '.join(DETECTOR_PRECISIONS)})")
     if choice == "fp32":
@@ -103,6 +104,8 @@ def detector_int8_ranges(device: torch.device, choice: str, detector_weights: Pa
             ranges = Int8Ranges.load(path)
             if ranges.detector != weights_id(detector_weights):
                 problem = f"{path}: calibrated for {ranges.detector}, not {weights_id(detector_weights)}"
+            elif choice == "auto" and not ranges.by_default:
+                return None  # accuracy not established: int8 only when asked for
             else:
                 return ranges
         except Int8RangesError as exc:

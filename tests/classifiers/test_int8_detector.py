@@ -21,10 +21,11 @@ if not openvino_available():
 CPU = torch.device("cpu")
 
 
-def input_only_ranges(detector: str, operation: str = "x.1") -> Int8Ranges:
+def input_only_ranges(detector: str, operation: str = "x.1", by_default: bool = True) -> Int8Ranges:
     """Ranges with one quantiser, on the network's input (named `x.1` by the converter)."""
     bounds = tuple(np.array(v, dtype=np.float32) for v in (0.0, 1.0, 0.0, 1.0))
-    return Int8Ranges(detector, "test", (Quantiser(operation, 0, False, 256, bounds),), (), "by hand")  # type: ignore[arg-type]
+    return Int8Ranges(detector, "test", (Quantiser(operation, 0, False, 256, bounds),), (), "by hand",  # type: ignore[arg-type]
+                      by_default)
 
 
 @pytest.fixture
@@ -60,6 +61,13 @@ def test_auto_takes_ranges_only_on_cpus_with_int8_instructions(weights: Path,
     assert detector_int8_ranges(CPU, "int8", weights) is not None  # asked for: runs anyway
     monkeypatch.setattr(loading, "cpu_int8_units", lambda: "AVX512_VNNI")
     assert detector_int8_ranges(CPU, "auto", weights).detector == weights_id(weights)  # type: ignore[union-attr]
+
+
+def test_auto_leaves_ranges_not_marked_for_default_use_alone(weights: Path, int8_cpu: None) -> None:
+    input_only_ranges(weights_id(weights), by_default=False).save(int8_ranges_path(weights))
+    assert Int8Ranges.load(int8_ranges_path(weights)).by_default is False
+    assert detector_int8_ranges(CPU, "auto", weights) is None
+    assert detector_int8_ranges(CPU, "int8", weights) is not None
 
 
 def test_ranges_of_other_weights_are_refused(weights: Path, int8_cpu: None, caplog: pytest.LogCaptureFixture) -> None:

@@ -47,6 +47,7 @@ def test_the_recorded_ranges_rebuild_nncf_s_network_exactly(detector: YoloFaceDe
     recorded.save(tmp_path / "ranges.safetensors")
     loaded = Int8Ranges.load(tmp_path / "ranges.safetensors")
     assert (loaded.detector, loaded.calibration, loaded.digest) == (detector.name, "3 noise images", recorded.digest)
+    assert not loaded.by_default  # auto takes ranges only once their accuracy is established
 
     rebuilt = apply_int8_ranges(convert(detector.network, detector.imgsz), loaded)
     float32 = compiled(convert(detector.network, detector.imgsz))
