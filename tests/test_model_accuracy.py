@@ -33,6 +33,9 @@ PINNED = {
                             "recall_unmasked": 0.891},
     "detector_scenes_held_out": {"recall": 0.925, "precision": 0.941, "recall_masked": 0.932,
                                  "recall_unmasked": 0.891},
+    # the shipped int8 ranges (opt-in, `--precision int8`; see face_yolo11n.int8.md)
+    "detector_int8_scenes_val": {"ap50": 0.954, "recall": 0.927, "precision": 0.946, "recall_masked": 0.935,
+                                 "recall_unmasked": 0.891},
 }
 MASK_THRESHOLD = mask_threshold_for(DEFAULT_CLASSIFIER)
 
@@ -96,3 +99,16 @@ def test_detector_threshold_rule_held_out(detector_predictions: list) -> None:
                                                min_width=10)
     assert report["chosen_threshold"] == DETECTOR_CONFIDENCE, "the shipped threshold is what the rule picks"
     assert_not_below(with_group_recalls(report["held_out"]), PINNED["detector_scenes_held_out"])
+
+
+def test_int8_detector_on_scene_validation_photos() -> None:
+    from maskscan.classifiers.int8_detector import Int8Ranges
+    from maskscan.classifiers.shipped import int8_ranges_path
+
+    photos = load_scenes(shared_path("mask-scenes"), "val")
+    detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, confidence=0.001, backend="openvino",
+                                int8=Int8Ranges.load(int8_ranges_path(SHIPPED_DETECTOR)))
+    metrics = evaluate_detections(list(predict_photos(photos, detector.detect_image)), DETECTOR_CONFIDENCE,
+                                  min_width=10)
+    assert metrics["faces"] == 400
+    assert_not_below(with_group_recalls(metrics), PINNED["detector_int8_scenes_val"])
