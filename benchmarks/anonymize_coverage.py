@@ -1,7 +1,7 @@
 """How many faces `--anonymize` really hides, and what it costs per clip frame.
 
     python benchmarks/anonymize_coverage.py [--scenes ../shared/data/mask-scenes] [--split val]
-                                            [--thresholds 0.45 0.2 0.1 0.05 0.02 0.01] [--json]
+                                            [--thresholds 0.45 0.2 0.1 0.05 0.02 0.01] [--precision int8] [--json]
 
 On the labelled scene photos (validation split by default: the test split stays unread) the
 shipped detector runs once at the lowest threshold; for each threshold, a ground-truth face
@@ -27,7 +27,7 @@ from maskscan.classifiers.datasets.voc import load_scenes
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.shipped import DETECTOR_IMGSZ, DETECTOR_IOU, SHIPPED_DETECTOR
 from maskscan.pipeline.anonymize import ANONYMIZE_MODES, FaceAnonymizer, hidden_regions
-from maskscan.pipeline.loading import detector_backend
+from maskscan.pipeline.loading import detector_backend, detector_int8_ranges
 
 SCENES = Path(__file__).resolve().parents[2] / "shared" / "data" / "mask-scenes"
 MIN_COVERED = 0.9
@@ -88,11 +88,14 @@ def main() -> None:
     parser.add_argument("--split", choices=["val", "train", "test"], default="val",
                         help="test: only to report the chosen settings once (README says how often it was read)")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.45, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01])
+    parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                        help="int8: the detector with its shipped int8 ranges, as `process --precision int8`.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     device = torch.device("cpu")
+    int8 = detector_int8_ranges(device, args.precision, SHIPPED_DETECTOR)
     detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, min(args.thresholds), DETECTOR_IOU, device,
-                                torch.float32, detector_backend(device, torch.float32))
+                                torch.float32, "openvino" if int8 else detector_backend(device, torch.float32), int8)
     predictions = []
     for photo in load_scenes(args.scenes, args.split):
         with Image.open(photo.image_path) as image:
