@@ -12,7 +12,8 @@ run is reported), on the same file, with the same sampling and the same shipped 
           both models replaced by no-ops: the pipeline's own overhead
   full    maskscan's pipeline with the shipped models, at the device's inference precision
           and detector backend, as `maskscan process` runs them (`--precision` as there:
-          auto takes the int8 detector on CPUs with VNNI or AMX; `--float32` forces float32
+          auto takes the int8 detector only on CPUs with VNNI or AMX and with ranges marked for
+          default use, int8 whenever it can; `--float32` forces float32
           for both models, `--torch-detector` PyTorch for the float32 detector)
   naive   what users write by hand (maskscan.pipeline.reference): per frame, ultralytics
           `predict`, then each face cut and classified alone (batch 1 everywhere)

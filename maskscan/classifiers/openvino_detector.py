@@ -43,6 +43,11 @@ def import_openvino() -> ModuleType:
     return openvino
 
 
+def openvino_release() -> str:
+    """OpenVINO's version without its build suffix, e.g. `2026.4.1`."""
+    return import_openvino().__version__.split("-")[0]
+
+
 def _export_mode(network: torch.nn.Module) -> torch.nn.Module:
     """A copy whose detection head returns only its decoded boxes and scores, with anchors computed
     from the input size on every call (what ultralytics' own exporter sets)."""
@@ -65,7 +70,7 @@ def convert(network: torch.nn.Module, imgsz: int):  # noqa: ANN202 (openvino.Mod
 def _cached_model(network: torch.nn.Module, imgsz: int, key: str, int8: Int8Ranges | None):  # noqa: ANN202
     """The converted network (int8 when given ranges), from the cache when an earlier run converted the same."""
     openvino = import_openvino()
-    folder = maskscan_cache_dir() / "openvino" / openvino.__version__.split("-")[0]
+    folder = maskscan_cache_dir() / "openvino" / openvino_release()
     if int8 is not None:
         key = f"{key}+int8-{int8.digest}"
     xml = folder / f"{key.replace(':', '-')}.xml"

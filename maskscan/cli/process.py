@@ -66,8 +66,9 @@ def _interrupt(signum: int, _frame: object) -> None:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--precision", "detector_precision", type=click.Choice(DETECTOR_PRECISIONS), default="auto",
               show_default=True,
-              help="The detector's numbers on a CPU: int8 (needs the detector's int8 ranges; auto picks it on CPUs "
-                   "with VNNI or AMX) or fp32.")
+              help="The detector's arithmetic on a CPU: int8 (needs the detector's int8 ranges) or fp32; auto "
+                   "takes int8 on CPUs with VNNI or AMX only with ranges marked for default use (the shipped "
+                   "ones are not yet).")
 @click.option("--batch-size", type=click.IntRange(1, 512), default=16, show_default=True, help="Frames per batch.")
 @click.option("--sample-fps", type=click.FloatRange(0), default=5.0, show_default=True,
               help="Frames analysed per second of footage; 0 analyses every frame.")

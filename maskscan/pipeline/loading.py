@@ -82,39 +82,41 @@ def cpu_int8_units() -> str | None:
 def detector_int8_ranges(device: torch.device, choice: str, detector_weights: Path) -> Int8Ranges | None:
     """The int8 ranges the detector runs with under `--precision` `choice` (auto, fp32 or int8).
 
-    `auto` takes them on a CPU with VNNI or AMX when OpenVINO is installed and the weights have
-    ranges that belong to them and are marked for use by default (`Int8Ranges.by_default`), and
-    otherwise quietly runs float32; `int8` insists (ValueError)."""
+    `auto` takes them on a CPU with VNNI or AMX when they are usable (see `_usable_int8_ranges`)
+    and marked for use by default (`Int8Ranges.by_default`), and otherwise runs float32, with a
+    warning when a ranges file is there but unusable; `int8` insists (ValueError)."""
     if choice not in DETECTOR_PRECISIONS:
         raise ValueError(f"unknown detector precision {choice!r} (choose from {', '.join(DETECTOR_PRECISIONS)})")
     if choice == "fp32":
         return None
-    path = int8_ranges_path(detector_weights)
-    problem = None
-    if device.type != "cpu":
-        problem = "int8 runs on the CPU only"
-    elif not openvino_available():
-        problem = "int8 needs OpenVINO, which is not installed"
-    elif not path.is_file():
-        problem = f"{path}: no int8 ranges for this detector (`maskscan train int8-detector` makes them)"
-    elif choice == "auto" and cpu_int8_units() is None:
-        return None  # no int8 instructions: float32 is as fast
-    if problem is None:
-        try:
-            ranges = Int8Ranges.load(path)
-            if ranges.detector != weights_id(detector_weights):
-                problem = f"{path}: calibrated for {ranges.detector}, not {weights_id(detector_weights)}"
-            elif choice == "auto" and not ranges.by_default:
-                return None  # accuracy not established: int8 only when asked for
-            else:
-                return ranges
-        except Int8RangesError as exc:
-            problem = str(exc)
+    ranges, problem = _usable_int8_ranges(device, detector_weights)
     if choice == "int8":
-        raise ValueError(problem)
-    if path.is_file() and device.type == "cpu":
+        if problem is not None:
+            raise ValueError(problem)
+        return ranges
+    if problem is not None and device.type == "cpu" and int8_ranges_path(detector_weights).is_file():
         log.warning("%s; running the detector in float32", problem)
-    return None
+    if ranges is None or not ranges.by_default or cpu_int8_units() is None:
+        return None  # accuracy not established, or no int8 instructions: float32
+    return ranges
+
+
+def _usable_int8_ranges(device: torch.device, detector_weights: Path) -> tuple[Int8Ranges | None, str | None]:
+    """The detector's int8 ranges, or why it has none that can run here."""
+    path = int8_ranges_path(detector_weights)
+    if device.type != "cpu":
+        return None, "int8 runs on the CPU only"
+    if not openvino_available():
+        return None, "int8 needs OpenVINO, which is not installed"
+    if not path.is_file():
+        return None, f"{path}: no int8 ranges for this detector (`maskscan train int8-detector` makes them)"
+    try:
+        ranges = Int8Ranges.load(path)
+    except Int8RangesError as exc:
+        return None, str(exc)
+    if ranges.detector != weights_id(detector_weights):
+        return None, f"{path}: calibrated for {ranges.detector}, not {weights_id(detector_weights)}"
+    return ranges, None
 
 
 def load_pipeline(device: torch.device, detector_weights: Path, classifier: str, face_confidence: float,

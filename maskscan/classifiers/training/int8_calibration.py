@@ -26,7 +26,7 @@ from PIL import Image
 from maskscan.classifiers.datasets.voc import load_scenes
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.int8_detector import CorrectedConstant, Int8Ranges, Quantiser
-from maskscan.classifiers.openvino_detector import convert, import_openvino
+from maskscan.classifiers.openvino_detector import convert, openvino_release
 
 
 def import_nncf() -> ModuleType:
@@ -98,7 +98,7 @@ def record_ranges(quantised: Any, original: Any, detector: str, calibration: str
         else:
             quantisers.append(Quantiser(source.get_node().get_friendly_name(), source.get_index(), False, levels,
                                         bounds))  # type: ignore[arg-type]
-    return Int8Ranges(detector, import_openvino().__version__.split("-")[0], tuple(quantisers),
+    return Int8Ranges(detector, openvino_release(), tuple(quantisers),
                       corrected_constants(quantised, original), calibration)
 
 
