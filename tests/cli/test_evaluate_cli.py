@@ -37,3 +37,33 @@ def test_evaluate_takes_the_device_option_like_every_command(tmp_path: Path) -> 
     for command in ("detector", "classifier"):
         result = CliRunner().invoke(cli, ["evaluate", command, str(scenes), "--device", "tpu"])
         assert result.exit_code == 2 and "unsupported device 'tpu'" in result.output, result.output
+
+
+def test_centerface_cannot_grade_itself_as_the_teacher(tmp_path: Path) -> None:
+    scenes = make_scenes(tmp_path / "voc", 3)
+    result = CliRunner().invoke(cli, ["evaluate", "detector", str(scenes), "--centerface", "--ignore-unlabelled"])
+    assert result.exit_code == 2 and "cannot grade itself" in result.output, result.output
+
+
+def test_faces_nobody_boxed_are_ignored_with_a_teacher(tmp_path: Path) -> None:
+    """A real crowd photo whose annotation boxes no face: every face the detector finds is a false
+    alarm on the plain labels, and none is once CenterFace marks the faces nobody boxed."""
+    photo = shared_path("mask-scenes", "images", "maksssksksss0.jpg")
+    voc = tmp_path / "voc"
+    (voc / "annotations").mkdir(parents=True)
+    (voc / "images").mkdir()
+    (voc / "images" / photo.name).write_bytes(photo.read_bytes())
+    (voc / "annotations" / "maksssksksss0.xml").write_text(
+        "<annotation><filename>maksssksksss0.jpg</filename><size><width>512</width><height>366</height></size>"
+        "</annotation>")
+
+    def metrics(*extra: str) -> dict:
+        result = CliRunner().invoke(cli, ["evaluate", "detector", str(voc), "--split", "all", "--json", *extra])
+        assert result.exit_code == 0, result.output
+        (only_model,) = json.loads(result.output)["sets"]["voc"].values()
+        return only_model
+
+    plain, ignoring = metrics(), metrics("--ignore-unlabelled")
+    assert plain["detections"] > 0 and plain["true_positives"] == 0 and plain["unlabelled_faces"] == 0
+    assert ignoring["unlabelled_faces"] > 0
+    assert ignoring["detections"] < plain["detections"]

@@ -54,12 +54,18 @@ class FaceBox:
         return self.x2 - self.x1
 
 
+Region = tuple[float, float, float, float]
+"""x1, y1, x2, y2 in pixels."""
+
+
 @dataclass(frozen=True)
 class ScenePhoto:
     image_path: Path
     width: int
     height: int
     faces: tuple[FaceBox, ...]
+    unlabelled: tuple[Region, ...] = ()
+    """Faces nobody boxed, found by a teacher detector (evaluation only): neither hits nor false alarms."""
 
 
 def split_of(file_name: str) -> Literal["train", "val", "test"]:

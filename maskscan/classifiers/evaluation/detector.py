@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from operator import getitem
 from typing import Any
@@ -20,6 +20,14 @@ WIDTH_BUCKETS = ((0, 16, "<16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, floa
 RECALL_GROUPS: tuple[MaskState, ...] = ("masked", "unmasked")
 """Recall by mask state; faces of unknown state (WIDER FACE) count in neither."""
 
+UNLABELLED_IOU = 0.3
+"""A teacher's box overlapping no labelled face this much is an unlabelled face, and a prediction
+overlapping that region this much is ignored (looser than the 0.5 of a hit: teacher and annotators
+draw faces differently)."""
+
+Prediction = tuple[ScenePhoto, np.ndarray, np.ndarray]
+"""A photo, the boxes (K, 4) and scores (K,) a detector found on it."""
+
 DetectFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 """RGB (H, W, 3) uint8 image -> boxes (K, 4) x1 y1 x2 y2 pixels, scores (K,)."""
 
@@ -33,16 +41,27 @@ class _Match:
     faces: list[tuple[float, MaskState, float]] = field(default_factory=list)
 
 
+def _ious(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    if not len(boxes) or not len(others):
+        return np.zeros((len(boxes), len(others)))
+    return box_iou(torch.from_numpy(boxes.astype(np.float32)), torch.from_numpy(others.astype(np.float32))).numpy()
+
+
+def _face_boxes(photo: ScenePhoto) -> np.ndarray:
+    return np.array([[f.x1, f.y1, f.x2, f.y2] for f in photo.faces], np.float32).reshape(-1, 4)
+
+
 def match_photo(pred_boxes: np.ndarray, pred_scores: np.ndarray, photo: ScenePhoto, min_width: float,
                 iou_threshold: float = 0.5) -> _Match:
-    """Greedy matching by score (VOC style). Faces narrower than `min_width` are ignored:
-    a prediction on one of them counts neither as a hit nor as a false alarm."""
+    """Greedy matching by score (VOC style). Faces narrower than `min_width` are ignored, and so are
+    the photo's unlabelled faces: a prediction on one counts neither as a hit nor as a false alarm."""
     order = np.argsort(-pred_scores)
     pred_boxes, pred_scores = pred_boxes[order], pred_scores[order]
-    gt = np.array([[f.x1, f.y1, f.x2, f.y2] for f in photo.faces], np.float32).reshape(-1, 4)
+    gt = _face_boxes(photo)
     ignored = np.array([f.width < min_width for f in photo.faces], bool)
-    ious = box_iou(torch.from_numpy(pred_boxes), torch.from_numpy(gt)).numpy() if len(gt) and len(pred_boxes) \
-        else np.zeros((len(pred_boxes), len(gt)))
+    ious = _ious(pred_boxes, gt)
+    on_unlabelled = _ious(pred_boxes, np.array(photo.unlabelled, np.float32).reshape(-1, 4)).max(1, initial=0) \
+        >= UNLABELLED_IOU
     taken = np.zeros(len(gt), bool)
     matched_score = np.full(len(gt), -1.0)
     result = _Match(n_faces=int((~ignored).sum()))
@@ -58,11 +77,35 @@ def match_photo(pred_boxes: np.ndarray, pred_scores: np.ndarray, photo: ScenePho
             result.true_positive.append(True)
         elif len(gt) and ignored.any() and ious[i][ignored].max(initial=0) >= iou_threshold:
             continue  # a second box on an ignored face
+        elif on_unlabelled[i]:
+            continue
         else:
             result.scores.append(float(score))
             result.true_positive.append(False)
     result.faces = [(f.width, f.mask_state, float(s)) for f, s, ig in zip(photo.faces, matched_score, ignored) if not ig]
     return result
+
+
+def with_unlabelled_faces(photo: ScenePhoto, teacher_boxes: np.ndarray, teacher_scores: np.ndarray,
+                          threshold: float) -> ScenePhoto:
+    """The photo with the teacher's boxes at `threshold` or above that overlap no labelled face as
+    its unlabelled faces. Annotators skip faces (partly hidden ones in crowds, blurred ones at the
+    edge); a detector that finds them should not be charged with false alarms, nor credited with hits."""
+    confident = teacher_boxes[teacher_scores >= threshold].reshape(-1, 4)
+    unlabelled = confident[_ious(confident, _face_boxes(photo)).max(1, initial=0) < UNLABELLED_IOU]
+    return replace(photo, unlabelled=tuple(tuple(float(v) for v in box) for box in unlabelled))
+
+
+def mark_unlabelled_faces(predictions: Sequence[Prediction], teacher: Sequence[Prediction],
+                          threshold: float) -> list[Prediction]:
+    """`predictions` on the same photos as `teacher`'s, each photo with the teacher's unlabelled faces."""
+    marked = []
+    for (photo, boxes, scores), (teacher_photo, teacher_boxes, teacher_scores) in zip(predictions, teacher,
+                                                                                     strict=True):
+        if teacher_photo.image_path != photo.image_path:
+            raise ValueError(f"{photo.image_path}: the teacher's predictions are for another photo")
+        marked.append((with_unlabelled_faces(photo, teacher_boxes, teacher_scores, threshold), boxes, scores))
+    return marked
 
 
 def average_precision(scores: list[float], true_positive: list[bool], n_faces: int) -> float:
@@ -79,13 +122,13 @@ def average_precision(scores: list[float], true_positive: list[bool], n_faces: i
     return float(np.sum((recall[steps + 1] - recall[steps]) * precision[steps + 1]))
 
 
-def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.ndarray]], threshold: float,
+def evaluate_detections(predictions: Iterable[Prediction], threshold: float,
                         min_width: float = 10.0) -> dict[str, Any]:
     """Metrics from (photo, boxes, scores) triples; boxes should include low scores for AP."""
     scores: list[float] = []
     hits: list[bool] = []
     faces: list[tuple[float, MaskState, float]] = []
-    n_faces = photos = 0
+    n_faces = photos = unlabelled = 0
     for photo, boxes, box_scores in predictions:
         match = match_photo(boxes, box_scores, photo, min_width)
         scores += match.scores
@@ -93,6 +136,7 @@ def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.n
         faces += match.faces
         n_faces += match.n_faces
         photos += 1
+        unlabelled += len(photo.unlabelled)
     above = np.asarray(scores) >= threshold
     tp = int(np.sum(np.asarray(hits, bool) & above))
     predicted = int(above.sum())
@@ -103,6 +147,7 @@ def evaluate_detections(predictions: Iterable[tuple[ScenePhoto, np.ndarray, np.n
     return {
         "photos": photos,
         "faces": n_faces,
+        "unlabelled_faces": unlabelled,
         "min_face_width": min_width,
         "threshold": threshold,
         "ap50": average_precision(scores, hits, n_faces),
@@ -142,7 +187,7 @@ def pool_held_out(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def lowest_threshold_with_precision(predictions: Sequence[tuple[ScenePhoto, np.ndarray, np.ndarray]],
+def lowest_threshold_with_precision(predictions: Sequence[Prediction],
                                     min_precision: float, min_width: float = 10.0) -> float:
     """The detector's selection rule: the lowest grid threshold whose precision reaches
     `min_precision` (the most recall that precision allows); the grid's top when none does."""
@@ -152,7 +197,7 @@ def lowest_threshold_with_precision(predictions: Sequence[tuple[ScenePhoto, np.n
     return THRESHOLD_GRID[-1]
 
 
-def cross_validate_detector_threshold(predictions: Sequence[tuple[ScenePhoto, np.ndarray, np.ndarray]], folds: int,
+def cross_validate_detector_threshold(predictions: Sequence[Prediction], folds: int,
                                       min_precision: float, min_width: float = 10.0) -> dict[str, Any]:
     """Held-out metrics of `lowest_threshold_with_precision` by k-fold cross-validation over photos,
     and the threshold the rule picks on all of them (see `operating_point`)."""
@@ -164,7 +209,7 @@ def cross_validate_detector_threshold(predictions: Sequence[tuple[ScenePhoto, np
             "chosen_threshold": chosen, "held_out": pool_held_out(fold_metrics)}
 
 
-def predict_photos(photos: list[ScenePhoto], detect: DetectFn) -> Iterable[tuple[ScenePhoto, np.ndarray, np.ndarray]]:
+def predict_photos(photos: list[ScenePhoto], detect: DetectFn) -> Iterable[Prediction]:
     for photo in photos:
         with Image.open(photo.image_path) as image:
             rgb = np.array(image.convert("RGB"))
