@@ -32,7 +32,7 @@ from maskscan.pipeline.media import MediaFile, display_path, open_media, quoted
 from maskscan.pipeline.overlap import OrderedWorker
 from maskscan.pipeline.people import MASK, NO_MASK, UNKNOWN, PeopleTally
 from maskscan.pipeline.recording import recording_of
-from maskscan.pipeline.tracking import FaceTracker, TrackerSettings
+from maskscan.pipeline.tracking import FaceTracker, TrackerSettings, import_tracker_library
 from maskscan.storage import results
 from maskscan.storage.database import first_line
 from maskscan.storage.results import MediaInfo
@@ -159,6 +159,7 @@ class FileProcessor:
                                       else FaceAnonymizer(options.anonymize))
         self.policy = results.ClaimPolicy(results.new_worker_id(), options.lease_s, options.max_attempts, options.force,
                                           options.sample_fps)
+        import_tracker_library()
 
     def _unsettled(self, media: MediaFile) -> str | None:
         """Why the file is left for a later run (it is still being written), or None."""

@@ -60,6 +60,13 @@ def _centre_similarity(predicted: np.ndarray, found: np.ndarray, reach_widths: f
     return closeness * np.clip((ratio - MIN_SIZE_RATIO) / (1 - MIN_SIZE_RATIO), 0.0, 1.0)
 
 
+def import_tracker_library() -> None:
+    """Import ByteTrack's library now. It brings supervision and scipy (about a second), which
+    `maskscan --help` should not wait for, but a run over files should pay once, before its first
+    file is claimed and timed, not inside it."""
+    import trackers  # noqa: F401
+
+
 def _similarity_class(reach_widths: float) -> type:
     from trackers.utils.iou import BaseIoU
 
