@@ -36,22 +36,21 @@ PINNED = {
     "classifier_scenes_held_out": {"balanced_accuracy": 0.954, "recall": 0.946},
     "classifier_facemask_test": {"f1": 0.986, "accuracy": 0.985},
     # `evaluate detector --ignore-unlabelled` on each face set at the shipped threshold
-    "detector_mask-scenes_val": {"ap50": 0.958, "precision": 0.966, "recall": 0.927, "recall_masked": 0.935,
+    "detector_mask-scenes_val": {"ap50": 0.959, "precision": 0.953, "recall": 0.922, "recall_masked": 0.929,
                                  "recall_unmasked": 0.891, "recall_64px": 1.0},
-    "detector_wider-crowds_val": {"ap50": 0.439, "precision": 0.83, "recall": 0.337, "recall_64px": 0.718},
-    "detector_mafa-masked_val": {"ap50": 0.899, "precision": 0.952, "recall": 0.838, "recall_masked": 0.894,
-                                 "recall_unmasked": 0.725, "recall_64px": 0.86},
-    # the mask-scenes test photos were in this detector's training split (README, Results)
-    "detector_mask-scenes_test": {"ap50": 0.989, "precision": 0.966, "recall": 0.964, "recall_masked": 0.982,
-                                  "recall_unmasked": 0.896, "recall_64px": 1.0},
-    "detector_wider-crowds_test": {"ap50": 0.446, "precision": 0.733, "recall": 0.383, "recall_64px": 0.636},
-    "detector_mafa-masked_test": {"ap50": 0.9, "precision": 0.918, "recall": 0.842, "recall_masked": 0.884,
-                                  "recall_unmasked": 0.747, "recall_64px": 0.834},
-    "detector_scenes_held_out": {"recall": 0.927, "precision": 0.904, "recall_masked": 0.935,
+    "detector_wider-crowds_val": {"ap50": 0.621, "precision": 0.833, "recall": 0.499, "recall_64px": 0.937},
+    "detector_mafa-masked_val": {"ap50": 0.96, "precision": 0.954, "recall": 0.934, "recall_masked": 0.968,
+                                 "recall_unmasked": 0.866, "recall_64px": 0.963},
+    "detector_mask-scenes_test": {"ap50": 0.966, "precision": 0.956, "recall": 0.94, "recall_masked": 0.958,
+                                  "recall_unmasked": 0.873, "recall_64px": 0.981},
+    "detector_wider-crowds_test": {"ap50": 0.623, "precision": 0.809, "recall": 0.546, "recall_64px": 0.787},
+    "detector_mafa-masked_test": {"ap50": 0.962, "precision": 0.955, "recall": 0.945, "recall_masked": 0.962,
+                                  "recall_unmasked": 0.907, "recall_64px": 0.951},
+    "detector_scenes_held_out": {"recall": 0.92, "precision": 0.958, "recall_masked": 0.926,
                                  "recall_unmasked": 0.891},
     # the shipped int8 ranges (opt-in, `--precision int8`; see face_yolo11n.int8.md)
-    "detector_int8_scenes_val": {"ap50": 0.958, "precision": 0.961, "recall": 0.927, "recall_masked": 0.935,
-                                 "recall_unmasked": 0.891, "recall_64px": 1.0},
+    "detector_int8_scenes_val": {"ap50": 0.963, "precision": 0.951, "recall": 0.925, "recall_masked": 0.935,
+                                 "recall_unmasked": 0.878, "recall_64px": 1.0},
 }
 DETECTOR_FACES = {("mask-scenes", "val"): 400, ("wider-crowds", "val"): 1829, ("mafa-masked", "val"): 427,
                   ("mask-scenes", "test"): 423, ("wider-crowds", "test"): 1456, ("mafa-masked", "test"): 388}
@@ -148,6 +147,15 @@ def test_detector_targets_on_mask_scenes_validation(detector_predictions: Callab
     metrics = evaluate_detections(detector_predictions("mask-scenes", "val"), DETECTOR_CONFIDENCE, min_width=10)
     assert metrics["ap50"] >= 0.88 and metrics["recall"] >= 0.85 and metrics["precision"] >= 0.90
     assert abs(metrics["masked"]["recall"] - metrics["unmasked"]["recall"]) <= 0.05
+
+
+def test_detector_v2_targets_met_on_the_test_splits(detector_predictions: Callable[[str, str], list]) -> None:
+    """The detector issue's targets this detector meets. Not met yet, so not asserted: masked and
+    unmasked mask-scenes recall each >= 0.90 within 3 points, wider-crowds recall >= 0.85 at
+    precision >= 0.90, mafa-masked recall >= 0.95, faces >= 64 px found >= 0.98 on every set."""
+    scenes = evaluate_detections(detector_predictions("mask-scenes", "test"), DETECTOR_CONFIDENCE, min_width=10)
+    assert scenes["recall"] >= 0.92 and scenes["precision"] >= 0.92
+    assert scenes["recall_by_width"][">=64"]["recall"] >= 0.98
 
 
 def test_detector_threshold_rule_held_out(detector_predictions: Callable[[str, str], list]) -> None:

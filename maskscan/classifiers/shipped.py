@@ -20,7 +20,7 @@ DETECTOR_IMGSZ = 512
 INT8_SUFFIX = ".int8.safetensors"
 DETECTOR_PRECISIONS = ("auto", "fp32", "int8")
 """`--precision`: the detector's arithmetic on a CPU (see `maskscan.pipeline.loading.detector_int8_ranges`)."""
-DETECTOR_CONFIDENCE = 0.45
+DETECTOR_CONFIDENCE = 0.30
 """The shipped operating point (see the detector's model card for how it was chosen)."""
 DETECTOR_MIN_PRECISION = 0.95
 """The detector's threshold rule: the lowest confidence whose precision reaches this."""

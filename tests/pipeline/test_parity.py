@@ -23,10 +23,12 @@ float rounding differs between backends by far less, but it can tip a face sitti
 BOX_TOLERANCE = 3
 """The same face, to a few pixels of 1920."""
 INT8_SCORE_MARGIN = 0.16
-INT8_BOX_TOLERANCE = 10
-INT8_PROBABILITY_TOLERANCE = 0.2
-"""The int8 detector moves a face's score by up to about 0.15 and its box by up to 9 px of 1920 on
-this clip, and the moved box the face's P(mask); its accuracy is pinned on the test splits
+INT8_BOX_TOLERANCE = 12
+INT8_PROBABILITY_TOLERANCE = 0.25
+"""The int8 detector moves a face's score by up to about 0.15 and its box by up to 11.4 px of 1920
+on this clip (detector v2; 9 px with v1), a tenth of that face's 90-px width, and the moved box the
+face's P(mask) (by 0.21 for that face, far below the mask threshold either way; labels clear of the
+threshold must still agree); its accuracy is pinned on the validation split
 (tests/test_model_accuracy.py)."""
 
 
