@@ -218,7 +218,7 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
 
     from maskscan.classifiers.training.detector import DetectorTrainingConfig, resume_detector, train_detector
     from maskscan.classifiers.training.yolo_dataset import VocSet
-    from maskscan.classifiers.pretrained_files import yolo11n_coco_path
+    from maskscan.classifiers.pretrained_files import centerface_onnx_path, yolo11n_coco_path
 
     os.environ.setdefault("YOLO_VERBOSE", "true")  # training progress is the point here
     if resume is not None:
@@ -226,6 +226,11 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
     else:
         if not voc_sets:
             raise CommandError("--scenes is required (or --resume)", EXIT_USAGE)
+        if label_skipped_faces:
+            try:
+                centerface_onnx_path()
+            except FileNotFoundError as exc:
+                raise CommandError(f"--label-skipped-faces needs CenterFace: {exc}", EXIT_USAGE) from exc
         init = {"coco": None, "none": None}.get(init_weights, Path(init_weights))
         if init_weights == "coco":
             try:

