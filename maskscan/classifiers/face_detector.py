@@ -91,18 +91,25 @@ class YoloFaceDetector:
     @torch.inference_mode()
     def detect(self, frames: Sequence[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Per (3, H, W) uint8 frame of one size: boxes (K, 4) x1, y1, x2, y2 in source pixels, and scores (K,)."""
-        from ultralytics.utils.nms import non_max_suppression
-
         if len(frames) == 0:
             return []
-        batch, scale, (left, top) = self.letterbox([frame.to(self.device) for frame in frames])
+        batch, scale, offset = self.letterbox([frame.to(self.device) for frame in frames])
         if self.openvino is not None:
             predictions = self.openvino(batch.contiguous())
         else:
             predictions = self.network(batch.contiguous(memory_format=torch.channels_last))
+        return self.boxes_from_network(predictions, scale, offset, frames[0].shape[-2:])
+
+    def boxes_from_network(self, predictions: torch.Tensor, scale: float, offset: tuple[int, int],
+                           size: Sequence[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The network's output for a letterboxed batch (see `letterbox`) of frames of `size` (H, W):
+        per frame, the boxes kept by non-maximum suppression at the detector's confidence, in source
+        pixels, and their scores."""
+        from ultralytics.utils.nms import non_max_suppression
+
         kept = non_max_suppression(predictions, conf_thres=self.confidence, iou_thres=self.iou,
                                    max_det=300, max_time_img=2.0)
-        height, width = frames[0].shape[-2:]
+        (left, top), (height, width) = offset, size
         results = []
         for rows in kept:
             boxes = (rows[:, :4].float() - rows.new_tensor([left, top, left, top]).float()) / scale

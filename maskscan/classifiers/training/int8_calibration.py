@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,7 +24,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from maskscan.classifiers.datasets.voc import load_scenes
+from maskscan.classifiers.datasets.voc import ScenePhoto, load_scenes
+from maskscan.classifiers.evaluation.detector import evaluate_detections
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.int8_detector import CorrectedConstant, Int8Ranges, Quantiser
 from maskscan.classifiers.openvino_detector import convert, openvino_release
@@ -50,12 +52,27 @@ def calibration_photos(voc_roots: Sequence[Path], count: int, seed: int = 0) -> 
     return sorted(random.Random(seed).sample(photos, min(count, len(photos))))
 
 
-def network_input(detector: YoloFaceDetector, image_path: Path) -> np.ndarray:
-    """A photo as the detector's network sees it (letterboxed, 0..1, NCHW float32)."""
+@dataclass(frozen=True)
+class NetworkInput:
+    """A photo as the detector's network sees it (letterboxed, 0..1, NCHW float32), and how to map
+    boxes back onto it."""
+
+    pixels: np.ndarray
+    scale: float
+    offset: tuple[int, int]
+    size: tuple[int, int]
+
+
+def letterboxed(detector: YoloFaceDetector, image_path: Path) -> NetworkInput:
     with Image.open(image_path) as image:
         pixels = np.array(image.convert("RGB"))
-    batch, _, _ = detector.letterbox([torch.from_numpy(pixels).permute(2, 0, 1)])
-    return np.ascontiguousarray(batch.float().numpy())
+    batch, scale, offset = detector.letterbox([torch.from_numpy(pixels).permute(2, 0, 1)])
+    return NetworkInput(np.ascontiguousarray(batch.float().numpy()), scale, offset, pixels.shape[:2])
+
+
+def network_input(detector: YoloFaceDetector, image_path: Path) -> np.ndarray:
+    """A photo as the detector's network sees it (letterboxed, 0..1, NCHW float32)."""
+    return letterboxed(detector, image_path).pixels
 
 
 def head_scope(model: Any) -> list[str]:  # noqa: ANN401 (openvino.Model)
@@ -123,7 +140,83 @@ def corrected_constants(quantised: Any, original: Any) -> tuple[CorrectedConstan
     return tuple(corrected)
 
 
-def calibrate_int8(detector: YoloFaceDetector, photos: Sequence[Path], description: str) -> Int8Ranges:
-    """Quantise the detector with NNCF on `photos` and record the result."""
-    quantised = quantise_with_nncf(detector, [network_input(detector, path) for path in photos])
+@dataclass(frozen=True)
+class ValidationPhoto:
+    """A validation photo (its unlabelled faces marked) of one set, letterboxed."""
+
+    set_name: str
+    photo: ScenePhoto
+    network_input: NetworkInput
+
+
+def accuracy(detector: YoloFaceDetector, run_network: Callable[[np.ndarray], np.ndarray],
+             photos: Iterable[ValidationPhoto], min_width: float = 10.0) -> tuple[dict[str, float], list[np.ndarray]]:
+    """Precision and recall per set at the detector's confidence (`<set> precision`, `<set> recall`)
+    of the network `run_network` stands for, and its raw output on each photo."""
+    per_set: dict[str, list] = {}
+    outputs = []
+    for item in photos:
+        output = run_network(item.network_input.pixels)
+        outputs.append(output)
+        ((boxes, scores),) = detector.boxes_from_network(torch.from_numpy(output), item.network_input.scale,
+                                                         item.network_input.offset, item.network_input.size)
+        per_set.setdefault(item.set_name, []).append((item.photo, boxes.numpy(), scores.numpy()))
+    components = {}
+    for set_name, predictions in per_set.items():
+        metrics = evaluate_detections(predictions, detector.confidence, min_width)
+        components[f"{set_name} precision"] = metrics["precision"]
+        components[f"{set_name} recall"] = metrics["recall"]
+    return components, outputs
+
+
+def validation_photos(detector: YoloFaceDetector, voc_roots: Sequence[Path],
+                      mark_skipped_faces: Callable[[ScenePhoto], ScenePhoto]) -> list[ValidationPhoto]:
+    """The validation splits of the sets, their skipped faces marked (as `evaluate detector
+    --ignore-unlabelled` does), letterboxed for the detector."""
+    return [ValidationPhoto(Path(root).name, mark_skipped_faces(photo), letterboxed(detector, photo.image_path))
+            for root in voc_roots for photo in load_scenes(root, "val")]
+
+
+def worst_drop(reference: dict[str, float], measured: dict[str, float]) -> float:
+    """The largest fall of any measured precision or recall below the reference's (0 when none fell)."""
+    return max([reference[key] - value for key, value in measured.items()] + [0.0])
+
+
+def quantise_with_accuracy_control(detector: YoloFaceDetector, inputs: Sequence[np.ndarray],
+                                   validation: Sequence[ValidationPhoto], max_drop: float,
+                                   ranking_photos: int = 100) -> Any:  # noqa: ANN401 (openvino.Model)
+    """Like `quantise_with_nncf`, then NNCF returns the quantised operations that hurt most to float32,
+    one group at a time, until no set's precision or recall on `validation` is more than `max_drop`
+    below the float32 network's. Groups are ranked by how far their removal brings the network's
+    output towards float32's on `ranking_photos` of the validation photos."""
+    from maskscan.classifiers.openvino_detector import import_openvino
+
+    nncf = import_nncf()
+    model = convert(detector.network, detector.imgsz)
+    model.outputs[0].get_tensor().set_names({"predictions"})  # NNCF's ranking collects outputs by name
+    float32 = import_openvino().Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    reference, _ = accuracy(detector, lambda pixels: float32(pixels)[0], validation)
+
+    def validate(compiled: Any, items: Iterable[ValidationPhoto]) -> tuple[float, list[list[np.ndarray]]]:  # noqa: ANN401
+        measured, outputs = accuracy(detector, lambda pixels: compiled(pixels)[0], items)
+        # 1 for the float32 network itself: NNCF's absolute drop is then the worst drop
+        return 1.0 - worst_drop(reference, measured), [[output] for output in outputs]
+
+    return nncf.quantize_with_accuracy_control(
+        model, nncf.Dataset(list(inputs)), nncf.Dataset(list(validation), lambda item: item.network_input.pixels),
+        validate, max_drop=max_drop, preset=nncf.QuantizationPreset.MIXED, subset_size=len(inputs),
+        ignored_scope=nncf.IgnoredScope(names=head_scope(model)),
+        advanced_quantization_parameters=nncf.AdvancedQuantizationParameters(
+            backend_params={"compress_weights": False}),
+        advanced_accuracy_restorer_parameters=nncf.AdvancedAccuracyRestorerParameters(
+            ranking_subset_size=min(ranking_photos, len(validation))))
+
+
+def calibrate_int8(detector: YoloFaceDetector, photos: Sequence[Path], description: str,
+                   validation: Sequence[ValidationPhoto] = (), max_drop: float = 0.005) -> Int8Ranges:
+    """Quantise the detector with NNCF on `photos` and record the result; with `validation`
+    photos, under accuracy control (see `quantise_with_accuracy_control`)."""
+    inputs = [network_input(detector, path) for path in photos]
+    quantised = (quantise_with_accuracy_control(detector, inputs, validation, max_drop) if validation
+                 else quantise_with_nncf(detector, inputs))
     return record_ranges(quantised, convert(detector.network, detector.imgsz), detector.name, description)

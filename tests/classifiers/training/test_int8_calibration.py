@@ -15,7 +15,8 @@ from tests.classifiers.datasets.test_voc import write_voc
 pytest.importorskip("nncf", reason="calibration needs NNCF (the `train` extra)")
 
 from maskscan.classifiers.training.int8_calibration import (  # noqa: E402
-    calibration_photos, quantise_with_nncf, record_ranges)
+    ValidationPhoto, calibration_photos, letterboxed, quantise_with_accuracy_control, quantise_with_nncf, record_ranges,
+    worst_drop)
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +88,30 @@ def test_the_cached_int8_network_is_reused(detector: YoloFaceDetector, nncf_mode
     again = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, 0.45, backend="openvino", int8=ranges)
     frame = torch.zeros((1, 3, 288, 512), dtype=torch.uint8)
     assert len(again.detect(frame)) == 1
+
+
+def test_the_worst_drop_is_the_largest_fall_of_any_precision_or_recall() -> None:
+    reference = {"a precision": 0.95, "a recall": 0.90, "b precision": 0.80, "b recall": 0.50}
+    assert worst_drop(reference, reference) == 0.0
+    assert worst_drop(reference, {"a precision": 0.96, "a recall": 0.89, "b precision": 0.78, "b recall": 0.6}) \
+        == pytest.approx(0.02)
+    assert worst_drop(reference, {"a precision": 0.99}) == 0.0  # a rise is no drop
+
+
+def test_accuracy_control_returns_operations_to_float32_and_the_ranges_still_rebuild_exactly(
+        detector: YoloFaceDetector, inputs: list[np.ndarray], nncf_model) -> None:  # noqa: ANN001
+    from maskscan.classifiers.datasets.voc import load_scenes
+    from tests.conftest import shared_path
+
+    photos = load_scenes(shared_path("mafa-masked"), "val")[:4]
+    validation = [ValidationPhoto("mafa-masked", photo, letterboxed(detector, photo.image_path)) for photo in photos]
+    controlled = quantise_with_accuracy_control(detector, inputs, validation, max_drop=1e-9, ranking_photos=4)
+    original = convert(detector.network, detector.imgsz)
+    plain = record_ranges(nncf_model, original, detector.name, "")
+    recorded = record_ranges(controlled, original, detector.name, "")
+    # noise calibration: quantised, the photos' precision or recall falls, so groups go back to float32
+    assert 0 < len(recorded.quantisers) < len(plain.quantisers)
+    rebuilt = compiled(apply_int8_ranges(convert(detector.network, detector.imgsz), recorded))
+    for item in validation:
+        np.testing.assert_array_equal(rebuilt(item.network_input.pixels)[0],
+                                      compiled(controlled)(item.network_input.pixels)[0])
