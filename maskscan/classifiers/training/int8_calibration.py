@@ -70,11 +70,6 @@ def letterboxed(detector: YoloFaceDetector, image_path: Path) -> NetworkInput:
     return NetworkInput(np.ascontiguousarray(batch.float().numpy()), scale, offset, pixels.shape[:2])
 
 
-def network_input(detector: YoloFaceDetector, image_path: Path) -> np.ndarray:
-    """A photo as the detector's network sees it (letterboxed, 0..1, NCHW float32)."""
-    return letterboxed(detector, image_path).pixels
-
-
 def head_scope(model: Any) -> list[str]:  # noqa: ANN401 (openvino.Model)
     """The detection head's box decoding (distribution focal loss, anchors, sigmoid), left in float32:
     ultralytics' own ignored scope for int8 exports."""
@@ -213,10 +208,10 @@ def quantise_with_accuracy_control(detector: YoloFaceDetector, inputs: Sequence[
 
 
 def calibrate_int8(detector: YoloFaceDetector, photos: Sequence[Path], description: str,
-                   validation: Sequence[ValidationPhoto] = (), max_drop: float = 0.005) -> Int8Ranges:
-    """Quantise the detector with NNCF on `photos` and record the result; with `validation`
-    photos, under accuracy control (see `quantise_with_accuracy_control`)."""
-    inputs = [network_input(detector, path) for path in photos]
-    quantised = (quantise_with_accuracy_control(detector, inputs, validation, max_drop) if validation
-                 else quantise_with_nncf(detector, inputs))
+                   validation: Sequence[ValidationPhoto] = (), max_drop: float | None = None) -> Int8Ranges:
+    """Quantise the detector with NNCF on `photos` and record the result; with a `max_drop`, under
+    accuracy control on the `validation` photos (see `quantise_with_accuracy_control`)."""
+    inputs = [letterboxed(detector, path).pixels for path in photos]
+    quantised = (quantise_with_nncf(detector, inputs) if max_drop is None
+                 else quantise_with_accuracy_control(detector, inputs, validation, max_drop))
     return record_ranges(quantised, convert(detector.network, detector.imgsz), detector.name, description)
