@@ -172,6 +172,11 @@ def validation_photos(detector: YoloFaceDetector, voc_roots: Sequence[Path],
             for root in voc_roots for photo in load_scenes(root, "val")]
 
 
+def face_scores(output: np.ndarray) -> np.ndarray:
+    """The face-score row of the network's raw output (batch, 4 box coordinates + 1 score, anchors)."""
+    return np.ascontiguousarray(output[:, 4:])
+
+
 def worst_drop(reference: dict[str, float], measured: dict[str, float]) -> float:
     """The largest fall of any measured precision or recall below the reference's (0 when none fell)."""
     return max([reference[key] - value for key, value in measured.items()] + [0.0])
@@ -183,7 +188,9 @@ def quantise_with_accuracy_control(detector: YoloFaceDetector, inputs: Sequence[
     """Like `quantise_with_nncf`, then NNCF returns the quantised operations that hurt most to float32,
     one group at a time, until no set's precision or recall on `validation` is more than `max_drop`
     below the float32 network's. Groups are ranked by how far their removal brings the network's
-    output towards float32's on `ranking_photos` of the validation photos."""
+    face scores towards float32's on `ranking_photos` of the validation photos: the scores, not the
+    box coordinates, because NNCF ranks by normalised squared error and coordinates in pixels would
+    drown scores of 0..1, while it is scores crossing the threshold that move precision and recall."""
     from maskscan.classifiers.openvino_detector import import_openvino
 
     nncf = import_nncf()
@@ -195,7 +202,7 @@ def quantise_with_accuracy_control(detector: YoloFaceDetector, inputs: Sequence[
     def validate(compiled: Any, items: Iterable[ValidationPhoto]) -> tuple[float, list[list[np.ndarray]]]:  # noqa: ANN401
         measured, outputs = accuracy(detector, lambda pixels: compiled(pixels)[0], items)
         # 1 for the float32 network itself: NNCF's absolute drop is then the worst drop
-        return 1.0 - worst_drop(reference, measured), [[output] for output in outputs]
+        return 1.0 - worst_drop(reference, measured), [[face_scores(output)] for output in outputs]
 
     return nncf.quantize_with_accuracy_control(
         model, nncf.Dataset(list(inputs)), nncf.Dataset(list(validation), lambda item: item.network_input.pixels),

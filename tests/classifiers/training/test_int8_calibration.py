@@ -15,8 +15,8 @@ from tests.classifiers.datasets.test_voc import write_voc
 pytest.importorskip("nncf", reason="calibration needs NNCF (the `train` extra)")
 
 from maskscan.classifiers.training.int8_calibration import (  # noqa: E402
-    ValidationPhoto, calibration_photos, letterboxed, quantise_with_accuracy_control, quantise_with_nncf, record_ranges,
-    worst_drop)
+    ValidationPhoto, calibration_photos, face_scores, letterboxed, quantise_with_accuracy_control, quantise_with_nncf,
+    record_ranges, worst_drop)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,20 @@ def test_the_cached_int8_network_is_reused(detector: YoloFaceDetector, nncf_mode
     again = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, 0.45, backend="openvino", int8=ranges)
     frame = torch.zeros((1, 3, 288, 512), dtype=torch.uint8)
     assert len(again.detect(frame)) == 1
+
+
+def test_accuracy_control_ranks_by_the_scores_that_detection_reports(detector: YoloFaceDetector) -> None:
+    from maskscan.classifiers.datasets.voc import load_scenes
+    from tests.conftest import shared_path
+
+    photo = load_scenes(shared_path("mafa-masked"), "val")[0]
+    network_input = letterboxed(detector, photo.image_path)
+    output = compiled(convert(detector.network, detector.imgsz))(network_input.pixels)[0]
+    ((_, scores),) = detector.boxes_from_network(torch.from_numpy(output), network_input.scale,
+                                                 network_input.offset, network_input.size)
+    ranked = face_scores(output)
+    assert ranked.shape == (1, 1, output.shape[2])
+    assert len(scores) >= 1 and float(ranked.max()) == pytest.approx(float(scores.max()))
 
 
 def test_the_worst_drop_is_the_largest_fall_of_any_precision_or_recall() -> None:
