@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -167,7 +168,7 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
         for name, (detect, _) in detectors.items():
             predictions[name][set_name] = list(predict_photos(photos, detect))  # type: ignore[arg-type]
         if ignore_unlabelled:
-            taught = list(predict_photos(photos, teacher))
+            taught = list(predict_photos(photos, functools.partial(teacher, threshold=centerface_threshold)))
             for per_set in predictions.values():
                 per_set[set_name] = mark_unlabelled_faces(per_set[set_name], taught, centerface_threshold)
     report = {"split": split, "min_face_width": min_face_width,
