@@ -105,9 +105,9 @@ DETECTOR_SETS = ("mask-scenes", "wider-crowds", "mafa-masked")
 def teacher_predictions() -> Callable[[str, str], list]:
     """CenterFace's predictions on one split of one face set, computed once: the teacher that
     marks the faces nobody boxed (`evaluate detector --ignore-unlabelled`)."""
-    from maskscan.classifiers.evaluation.centerface import CenterFaceDetector
+    from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD, CenterFaceDetector
 
-    teacher = CenterFaceDetector()
+    teacher = functools.partial(CenterFaceDetector(), threshold=CENTERFACE_THRESHOLD)
 
     @functools.cache
     def predictions(set_name: str, split: str) -> list:
