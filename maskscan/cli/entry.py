@@ -6,41 +6,46 @@ loads ends with the usual one line and exit code 130, not a traceback or a silen
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 
-EXIT_INTERRUPTED = 130
+from maskscan.cli import interrupts
 
 
-def _interrupted(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+def _run_cli() -> int:
+    """Runs the command line and gives its exit status.
+
+    click's own `main` is not used: on an interrupt it writes a blank line to stderr before the
+    error, which a log then shows as a stray empty line.
+    """
+    import click
+
+    from maskscan.cli.main import cli
+
+    try:
+        with cli.make_context("maskscan", sys.argv[1:]) as context:
+            interrupts.install(interrupts.interrupt)  # from here on a command may have work to roll back
+            cli.invoke(context)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort as exc:
+        raise KeyboardInterrupt from exc
+    return 0
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, _interrupted)
-    signal.signal(signal.SIGTERM, _interrupted)
+    interrupts.install(interrupts.exit_during_start_up)
     try:
-        import click
-
-        from maskscan.cli.main import cli
-
-        try:
-            cli.main(prog_name="maskscan", standalone_mode=False)
-        except click.ClickException as exc:
-            exc.show()
-            sys.exit(exc.exit_code)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except click.Abort as exc:
-            raise KeyboardInterrupt from exc
+        status = _run_cli()
+    except SystemExit as exc:  # a command that printed its own lines and chose its status
+        status = exc.code  # type: ignore[assignment]
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("maskscan: error: interrupted", file=sys.stderr, flush=True)
-        sys.stdout.flush()
-        # Not sys.exit: when the signal lands during start-up, CPython can still end the process by
-        # SIGINT after a clean SystemExit (exit status -2 instead of 130, about one run in three
-        # here). Nothing is left to clean up: a command rolls its files back in its own handlers
-        # before the interrupt reaches this point.
-        os._exit(EXIT_INTERRUPTED)
+        interrupts.install(signal.SIG_IGN)
+        print(interrupts.INTERRUPTED_LINE, end="", file=sys.stderr)
+        status = interrupts.EXIT_INTERRUPTED
+    if status == interrupts.EXIT_INTERRUPTED:
+        interrupts.exit_interrupted()
+    sys.exit(status)

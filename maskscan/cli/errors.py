@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 
 import click
 
+from maskscan.cli.interrupts import EXIT_INTERRUPTED
+
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class CommandError(click.ClickException):

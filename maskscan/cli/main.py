@@ -18,7 +18,8 @@ from maskscan.cli.train import train
 def cli() -> None:
     """Mask-compliance analytics on recorded video.
 
-    Exit codes: 0 all files done or skipped, 1 some files failed, 2 usage error.
+    Exit codes: 0 all files done or skipped, 1 some files failed, 2 usage error, 130 interrupted
+    (Ctrl-C or SIGTERM).
     """
 
 

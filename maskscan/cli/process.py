@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -18,6 +17,7 @@ from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENC
                                           PRIVACY_CONFIDENCE, SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS,
                                           classifier_weights, mask_threshold_for, weights_id)
 from maskscan.classifiers.yolo_offline import require_local_weights
+from maskscan.cli import interrupts
 from maskscan.cli.database_option import db_option, open_engine
 from maskscan.cli.errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError, debug_option,
                                  print_traceback_if_debug)
@@ -50,13 +50,6 @@ def _check_patterns(camera_pattern: str | None, time_pattern: str | None, zone_n
         return ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise click.BadParameter(f"unknown time zone {zone_name!r}", param_hint="--timezone") from exc
-
-
-def _interrupt(signum: int, _frame: object) -> None:
-    """The first SIGINT or SIGTERM interrupts; later ones are ignored so the roll-back can finish."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @click.command()
@@ -169,8 +162,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
         print_traceback_if_debug(outcome.exception, debug)
         outcomes.append(outcome)
 
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM rolls the current file back, as Ctrl-C does
+    interrupts.install(interrupts.interrupt_once)  # SIGTERM rolls the current file back, as Ctrl-C does
     try:
         if decoders == 1:
             processor = FileProcessor(pipeline, session_factory(engine), options, progress)
