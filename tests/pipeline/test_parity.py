@@ -22,14 +22,14 @@ SCORE_MARGIN = 0.01
 float rounding differs between backends by far less, but it can tip a face sitting on the threshold."""
 BOX_TOLERANCE = 3
 """The same face, to a few pixels of 1920."""
-INT8_SCORE_MARGIN = 0.16
-INT8_BOX_TOLERANCE = 12
-INT8_PROBABILITY_TOLERANCE = 0.25
-"""The int8 detector moves a face's score by up to about 0.15 and its box by up to 11.4 px of 1920
-on this clip (detector v2; 9 px with v1), a tenth of that face's 90-px width, and the moved box the
-face's P(mask) (by 0.21 for that face, far below the mask threshold either way; labels clear of the
-threshold must still agree); its accuracy is pinned on the validation split
-(tests/test_model_accuracy.py)."""
+INT8_SCORE_MARGIN = 0.07
+INT8_BOX_TOLERANCE = 6
+INT8_PROBABILITY_TOLERANCE = 0.35
+"""The int8 detector moves a face's score by up to about 0.06 and its box by up to 4.6 px of 1920
+on this clip (detector v2 with its accuracy-controlled ranges; 11.4 px with the first ones), and
+even so small a move changes the P(mask) of an ambiguous face by up to 0.32 (0.36 against 0.67,
+both below the 0.75 mask threshold; labels clear of the threshold must still agree); its accuracy
+is pinned on the validation split (tests/test_model_accuracy.py)."""
 
 
 @pytest.fixture(scope="module")
