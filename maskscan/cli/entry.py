@@ -6,6 +6,7 @@ loads ends with the usual one line and exit code 130, not a traceback or a silen
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -20,6 +21,7 @@ def _run_cli() -> int:
     """
     import click
 
+    from maskscan.cli.errors import EXIT_FAILED
     from maskscan.cli.main import cli
 
     try:
@@ -33,6 +35,11 @@ def _run_cli() -> int:
         return exc.exit_code
     except click.Abort as exc:
         raise KeyboardInterrupt from exc
+    except BrokenPipeError:
+        # The reader went away (`maskscan report --format csv | head`): nothing more to say, and
+        # stdout now points nowhere so that the interpreter's last flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     return 0
 
 

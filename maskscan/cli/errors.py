@@ -39,7 +39,7 @@ def debug_option(command: F) -> F:
             return command(*args, **kwargs)
         except KeyboardInterrupt:
             raise CommandError("interrupted", EXIT_INTERRUPTED) from None
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
             raise
         except Exception as exc:  # noqa: BLE001 - the one place that hides tracebacks
             if debug:

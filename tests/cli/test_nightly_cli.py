@@ -103,3 +103,15 @@ def test_18_a_signal_during_start_up_is_one_line_and_exit_130(tmp_path: Path, si
     _, err = worker.communicate(timeout=60)
     assert worker.returncode == 130, err
     assert err == "maskscan: error: interrupted\n"
+
+
+def test_a_reader_that_stops_early_ends_the_report_quietly(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    path = write_video(tmp_path / "clip.mp4", scripted_frames(10), fps=10)
+    assert make_processor(db, sample_fps=0, clips_dir=None).process(MediaFile(path, "video")).status == "done"
+    report = subprocess.Popen(maskscan("report", "--db", db, "--by", "video", "--format", "csv"), cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    report.stdout.close()  # as `| head -0` would, long before the report is written
+    err = report.stderr.read()
+    report.wait(timeout=60)
+    assert (report.returncode, err) == (1, b"")
