@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from maskscan.classifiers.int8_detector import Int8Ranges, apply_int8_ranges
+from maskscan.classifiers.signal_stack import keep_own_signal_stack
 from maskscan.classifiers.yolo_offline import maskscan_cache_dir
 
 
@@ -46,6 +47,14 @@ def import_openvino() -> ModuleType:
 def openvino_release() -> str:
     """OpenVINO's version without its build suffix, e.g. `2026.4.1`."""
     return import_openvino().__version__.split("-")[0]
+
+
+def compile_on_cpu(model, config: dict[str, object]):  # noqa: ANN001, ANN201 (openvino.Model, CompiledModel)
+    """OpenVINO's compiled model for the CPU, with this thread's signal stack kept valid
+    (`maskscan.classifiers.signal_stack`)."""
+    compiled = import_openvino().Core().compile_model(model, "CPU", config)
+    keep_own_signal_stack()
+    return compiled
 
 
 def _export_mode(network: torch.nn.Module) -> torch.nn.Module:
@@ -96,9 +105,8 @@ class OpenVinoNetwork:
 
     def __init__(self, network: torch.nn.Module, imgsz: int, key: str, threads: int,
                  int8: Int8Ranges | None = None) -> None:
-        openvino = import_openvino()
-        self.compiled = openvino.Core().compile_model(
-            _cached_model(network, imgsz, key, int8), "CPU",
+        self.compiled = compile_on_cpu(
+            _cached_model(network, imgsz, key, int8),
             {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads})
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,8 @@ from maskscan.classifiers.datasets.voc import ScenePhoto, load_scenes
 from maskscan.classifiers.evaluation.detector import evaluate_detections
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.int8_detector import CorrectedConstant, Int8Ranges, Quantiser
-from maskscan.classifiers.openvino_detector import convert, openvino_release
+from maskscan.classifiers.openvino_detector import compile_on_cpu, convert, openvino_release
+from maskscan.classifiers.signal_stack import keep_own_signal_stack
 
 
 def import_nncf() -> ModuleType:
@@ -84,10 +85,12 @@ def quantise_with_nncf(detector: YoloFaceDetector, inputs: Sequence[np.ndarray])
     """NNCF's int8 version of the detector's OpenVINO network, calibrated on `inputs`."""
     nncf = import_nncf()
     model = convert(detector.network, detector.imgsz)
-    return nncf.quantize(
+    quantised = nncf.quantize(
         model, nncf.Dataset(list(inputs)), preset=nncf.QuantizationPreset.MIXED, subset_size=len(inputs),
         ignored_scope=nncf.IgnoredScope(names=head_scope(model)),
         advanced_parameters=nncf.AdvancedQuantizationParameters(backend_params={"compress_weights": False}))
+    keep_own_signal_stack()  # NNCF compiled models of its own
+    return quantised
 
 
 def record_ranges(quantised: Any, original: Any, detector: str, calibration: str) -> Int8Ranges:  # noqa: ANN401
@@ -191,20 +194,19 @@ def quantise_with_accuracy_control(detector: YoloFaceDetector, inputs: Sequence[
     face scores towards float32's on `ranking_photos` of the validation photos: the scores, not the
     box coordinates, because NNCF ranks by normalised squared error and coordinates in pixels would
     drown scores of 0..1, while it is scores crossing the threshold that move precision and recall."""
-    from maskscan.classifiers.openvino_detector import import_openvino
-
     nncf = import_nncf()
     model = convert(detector.network, detector.imgsz)
     model.outputs[0].get_tensor().set_names({"predictions"})  # NNCF's ranking collects outputs by name
-    float32 = import_openvino().Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    float32 = compile_on_cpu(model, {"INFERENCE_PRECISION_HINT": "f32"})
     reference, _ = accuracy(detector, lambda pixels: float32(pixels)[0], validation)
 
     def validate(compiled: Any, items: Iterable[ValidationPhoto]) -> tuple[float, list[list[np.ndarray]]]:  # noqa: ANN401
+        keep_own_signal_stack()  # NNCF compiled `compiled`
         measured, outputs = accuracy(detector, lambda pixels: compiled(pixels)[0], items)
         # 1 for the float32 network itself: NNCF's absolute drop is then the worst drop
         return 1.0 - worst_drop(reference, measured), [[face_scores(output)] for output in outputs]
 
-    return nncf.quantize_with_accuracy_control(
+    quantised = nncf.quantize_with_accuracy_control(
         model, nncf.Dataset(list(inputs)), nncf.Dataset(list(validation), lambda item: item.network_input.pixels),
         validate, max_drop=max_drop, preset=nncf.QuantizationPreset.MIXED, subset_size=len(inputs),
         ignored_scope=nncf.IgnoredScope(names=head_scope(model)),
@@ -212,6 +214,8 @@ def quantise_with_accuracy_control(detector: YoloFaceDetector, inputs: Sequence[
             backend_params={"compress_weights": False}),
         advanced_accuracy_restorer_parameters=nncf.AdvancedAccuracyRestorerParameters(
             ranking_subset_size=min(ranking_photos, len(validation))))
+    keep_own_signal_stack()
+    return quantised
 
 
 def calibrate_int8(detector: YoloFaceDetector, photos: Sequence[Path], description: str,

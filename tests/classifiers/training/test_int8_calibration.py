@@ -8,7 +8,7 @@ import torch
 
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.int8_detector import Int8Ranges, apply_int8_ranges
-from maskscan.classifiers.openvino_detector import convert, import_openvino
+from maskscan.classifiers.openvino_detector import compile_on_cpu, convert
 from maskscan.classifiers.shipped import DETECTOR_IMGSZ, SHIPPED_DETECTOR
 from tests.classifiers.datasets.test_voc import write_voc
 
@@ -36,7 +36,7 @@ def nncf_model(detector: YoloFaceDetector, inputs: list[np.ndarray]):  # noqa: A
 
 
 def compiled(model):  # noqa: ANN001, ANN201
-    return import_openvino().Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return compile_on_cpu(model, {"INFERENCE_PRECISION_HINT": "f32"})
 
 
 def test_the_recorded_ranges_rebuild_nncf_s_network_exactly(detector: YoloFaceDetector, inputs: list[np.ndarray],
