@@ -17,7 +17,7 @@ _REDELIVERY_DELAY_S = 0.01
 
 
 def exit_interrupted() -> None:
-    """Ends the process with the one line and 130, skipping the interpreter's shutdown.
+    """Ends the process with status 130 (its line already written), skipping the interpreter's shutdown.
 
     Not sys.exit: once a KeyboardInterrupt has been raised, CPython can still end the process by
     SIGINT after a clean SystemExit (exit status -2 instead of 130, about one run in two here).
