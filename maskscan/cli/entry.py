@@ -13,21 +13,34 @@ import sys
 from maskscan.cli import interrupts
 
 
+COMPLETION_VARIABLE = "_MASKSCAN_COMPLETE"
+"""Set by the shell's completion script (`eval "$(_MASKSCAN_COMPLETE=bash_source maskscan)"`)."""
+
+
 def _run_cli() -> int:
     """Runs the command line and gives its exit status.
 
     click's own `main` is not used: on an interrupt it writes a blank line to stderr before the
-    error, which a log then shows as a stray empty line.
+    error, which a log then shows as a stray empty line. So shell completion, which `main`
+    would answer, is answered here.
     """
     import click
+    from click.shell_completion import shell_complete
 
     from maskscan.cli.errors import EXIT_FAILED
     from maskscan.cli.main import cli
 
+    if instruction := os.environ.get(COMPLETION_VARIABLE):
+        return shell_complete(cli, {}, "maskscan", COMPLETION_VARIABLE, instruction)
     try:
         with cli.make_context("maskscan", sys.argv[1:]) as context:
             interrupts.install(interrupts.interrupt)  # from here on a command may have work to roll back
             cli.invoke(context)
+    except click.UsageError as exc:
+        # One line, like every other error, instead of click's usage, hint and error lines.
+        command = exc.ctx.command_path if exc.ctx is not None else "maskscan"
+        click.echo(f"maskscan: error: {exc.format_message()} (see '{command} --help')", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
