@@ -166,7 +166,7 @@ def test_detector_threshold_rule_held_out(detector_predictions: Callable[[str, s
 
 
 def test_int8_detector_on_scene_validation_photos(teacher_predictions: Callable[[str, str], list]) -> None:
-    from maskscan.classifiers.int8_detector import Int8Ranges
+    from maskscan.classifiers.int8_ranges import Int8Ranges
     from maskscan.classifiers.shipped import int8_ranges_path
 
     detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, confidence=0.001, backend="openvino",

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from maskscan.classifiers.int8_detector import Int8Ranges, Int8RangesError
+from maskscan.classifiers.int8_ranges import Int8Ranges, Int8RangesError
 from maskscan.classifiers.shipped import weights_id
 from maskscan.classifiers.yolo_offline import import_ultralytics, require_local_weights
 
@@ -40,8 +40,8 @@ class YoloFaceDetector:
         ultralytics = import_ultralytics()
         path = require_local_weights(weights)
         self.name = weights_id(path)
-        if int8 is not None and int8.detector != self.name:
-            raise Int8RangesError(f"the int8 ranges were calibrated for {int8.detector}, not {self.name}")
+        if int8 is not None and int8.weights != self.name:
+            raise Int8RangesError(f"the int8 ranges were calibrated for {int8.weights}, not {self.name}")
         self.precision = "int8" if int8 is not None else str(dtype).removeprefix("torch.")
         self.imgsz, self.confidence, self.iou = imgsz, confidence, iou
         self.device = torch.device(device)
@@ -56,9 +56,11 @@ class YoloFaceDetector:
         self.backend = backend
         self.openvino = None
         if backend == "openvino":
-            from maskscan.classifiers.openvino_detector import OpenVinoNetwork
+            from maskscan.classifiers.openvino_detector import convert
+            from maskscan.classifiers.openvino_runtime import OpenVinoNetwork
 
-            self.openvino = OpenVinoNetwork(self.network, imgsz, self.name, torch.get_num_threads(), int8)
+            self.openvino = OpenVinoNetwork(self.name, lambda: convert(self.network, imgsz), torch.get_num_threads(),
+                                            int8)
 
     def letterbox(self, frames: Sequence[torch.Tensor]) -> tuple[torch.Tensor, float, tuple[int, int]]:
         """Ultralytics' predict-time letterbox, on the device, for (3, H, W) uint8 frames of one size.

@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 
 from maskscan.classifiers.face_detector import YoloFaceDetector
-from maskscan.classifiers.int8_detector import Int8Ranges, Int8RangesError
+from maskscan.classifiers.int8_ranges import Int8Ranges, Int8RangesError
 from maskscan.classifiers.mask_classifier import MaskClassifier
-from maskscan.classifiers.openvino_detector import openvino_available
+from maskscan.classifiers.openvino_runtime import openvino_available
 from maskscan.classifiers.shipped import (DETECTOR_IMGSZ, DETECTOR_IOU, DETECTOR_PRECISIONS, int8_ranges_path,
                                          mask_threshold_for, weights_id)
 from maskscan.pipeline.inference import FaceMaskPipeline
@@ -114,8 +114,8 @@ def _usable_int8_ranges(device: torch.device, detector_weights: Path) -> tuple[I
         ranges = Int8Ranges.load(path)
     except Int8RangesError as exc:
         return None, str(exc)
-    if ranges.detector != weights_id(detector_weights):
-        return None, f"{path}: calibrated for {ranges.detector}, not {weights_id(detector_weights)}"
+    if ranges.weights != weights_id(detector_weights):
+        return None, f"{path}: calibrated for {ranges.weights}, not {weights_id(detector_weights)}"
     return ranges, None
 
 

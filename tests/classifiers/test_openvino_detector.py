@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from maskscan.classifiers import openvino_detector
-from maskscan.classifiers.openvino_detector import openvino_available
+from maskscan.classifiers import openvino_detector, openvino_runtime
+from maskscan.classifiers.openvino_runtime import openvino_available
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.shipped import DETECTOR_IMGSZ, SHIPPED_DETECTOR
 from tests.conftest import shared_path
@@ -54,7 +54,7 @@ def test_the_conversion_is_cached_and_reused(monkeypatch: pytest.MonkeyPatch, tm
 
 
 def test_the_converter_sends_no_telemetry() -> None:
-    openvino_detector.import_openvino()
+    openvino_runtime.import_openvino()
     from openvino.tools.ovc import convert_impl, telemetry_utils, utils
 
     for module in (convert_impl, telemetry_utils, utils):
@@ -74,7 +74,7 @@ def test_weights_openvino_cannot_convert_fall_back_to_pytorch(monkeypatch: pytes
     def unconvertible(*_: object) -> None:
         raise RuntimeError("unsupported operation")
 
-    monkeypatch.setattr(openvino_detector, "OpenVinoNetwork", unconvertible)
+    monkeypatch.setattr(openvino_runtime, "OpenVinoNetwork", unconvertible)
     pipeline = load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, "resnet50", 0.35, 0.75,
                              precision=Precision(torch.float32, torch.float32))
     assert pipeline.detector.backend == "torch"

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from maskscan.classifiers.openvino_detector import openvino_available
+from maskscan.classifiers.openvino_runtime import openvino_available
 
 MODELS_GO_IN_THE_ORDER_THEY_CAME = """
 import gc, os, signal, time

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from maskscan.classifiers.openvino_detector import openvino_available
+from maskscan.classifiers.openvino_runtime import openvino_available
 from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, SHIPPED_DETECTOR, mask_threshold_for
 from maskscan.detections import FaceDetections
 from maskscan.pipeline.decode import VideoSource, batched_frames

@@ -27,8 +27,9 @@ from PIL import Image
 from maskscan.classifiers.datasets.voc import ScenePhoto, load_scenes
 from maskscan.classifiers.evaluation.detector import evaluate_detections
 from maskscan.classifiers.face_detector import YoloFaceDetector
-from maskscan.classifiers.int8_detector import CorrectedConstant, Int8Ranges, Quantiser
-from maskscan.classifiers.openvino_detector import compile_on_cpu, convert, openvino_release
+from maskscan.classifiers.int8_ranges import CorrectedConstant, Int8Ranges, Quantiser
+from maskscan.classifiers.openvino_detector import convert
+from maskscan.classifiers.openvino_runtime import compile_on_cpu, openvino_release
 from maskscan.classifiers.signal_stack import keep_own_signal_stack
 
 

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from maskscan.classifiers.face_detector import YoloFaceDetector
-from maskscan.classifiers.int8_detector import Int8Ranges, apply_int8_ranges
-from maskscan.classifiers.openvino_detector import compile_on_cpu, convert
+from maskscan.classifiers.int8_ranges import Int8Ranges, apply_int8_ranges
+from maskscan.classifiers.openvino_detector import convert
+from maskscan.classifiers.openvino_runtime import compile_on_cpu
 from maskscan.classifiers.shipped import DETECTOR_IMGSZ, SHIPPED_DETECTOR
 from tests.classifiers.datasets.test_voc import write_voc
 
@@ -47,7 +48,7 @@ def test_the_recorded_ranges_rebuild_nncf_s_network_exactly(detector: YoloFaceDe
     assert len(recorded.corrected) > 50  # the convolutions' biases
     recorded.save(tmp_path / "ranges.safetensors")
     loaded = Int8Ranges.load(tmp_path / "ranges.safetensors")
-    assert (loaded.detector, loaded.calibration, loaded.digest) == (detector.name, "3 noise images", recorded.digest)
+    assert (loaded.weights, loaded.calibration, loaded.digest) == (detector.name, "3 noise images", recorded.digest)
     assert not loaded.by_default  # auto takes ranges only once their accuracy is established
 
     rebuilt = apply_int8_ranges(convert(detector.network, detector.imgsz), loaded)

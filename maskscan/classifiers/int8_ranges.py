@@ -1,12 +1,12 @@
-"""The int8 detector: OpenVINO's float32 network with int8 quantisers placed and ranged offline.
+"""int8 models: OpenVINO's float32 network with int8 quantisers placed and ranged offline.
 
-`maskscan train int8-detector` calibrates a detector with NNCF on training-split photos and records
-what NNCF did to the network: every quantiser it placed with its ranges (on an activation, by the
-name of the operation whose output it quantises; on a weight, by the name of the convolution that
-reads it) and every bias its bias correction changed. That record, a small `.safetensors` file shipped beside
-the weights, turns the same network converted from the `.pt` into the int8 one with OpenVINO alone,
-so users need neither NNCF nor the calibration photos. OpenVINO's CPU plugin then runs the quantised
-convolutions in int8 (fast with VNNI or AMX).
+`maskscan train int8-detector` (or `int8-classifier`) calibrates a model with NNCF on training-split
+data and records what NNCF did to the network: every quantiser it placed with its ranges (on an
+activation, by the name of the operation whose output it quantises; on a weight, by the name of the
+operation that reads it) and every bias its bias correction changed. That record, a small
+`.safetensors` file shipped beside the weights, turns the same network converted from the weights
+into the int8 one with OpenVINO alone, so users need neither NNCF nor the calibration data.
+OpenVINO's CPU plugin then runs the quantised operations in int8 (fast with VNNI or AMX).
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ class CorrectedConstant:
 
 @dataclass(frozen=True)
 class Int8Ranges:
-    detector: str
-    """`weights_id` of the detector the ranges were calibrated for."""
+    weights: str
+    """`weights_id` of the model the ranges were calibrated for."""
     openvino: str
     """The OpenVINO version whose converter named the operations."""
     quantisers: tuple[Quantiser, ...]
@@ -71,7 +71,7 @@ class Int8Ranges:
     @property
     def digest(self) -> str:
         """12 hex of a hash over everything that changes the network: names the int8 model."""
-        hasher = hashlib.sha256(self.detector.encode())
+        hasher = hashlib.sha256(self.weights.encode())
         for quantiser in self.quantisers:
             hasher.update(f"{quantiser.operation}:{quantiser.port}:{quantiser.on_weight}:{quantiser.levels}".encode())
             for bound in quantiser.bounds:
@@ -91,7 +91,7 @@ class Int8Ranges:
                     for index, constant in enumerate(self.corrected)}
         layout = {"quantisers": [[q.operation, q.port, q.on_weight, q.levels] for q in self.quantisers],
                   "corrected": [[c.operation, c.port] for c in self.corrected]}
-        metadata = {"format": FORMAT, "detector": self.detector, "openvino": self.openvino,
+        metadata = {"format": FORMAT, "weights": self.weights, "openvino": self.openvino,
                     "calibration": self.calibration, "by_default": json.dumps(self.by_default),
                     "layout": json.dumps(layout)}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +115,9 @@ class Int8Ranges:
                                   for index, (operation, port) in enumerate(layout["corrected"]))
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise Int8RangesError(f"{path}: unreadable int8 ranges file ({exc})") from exc
-        return cls(metadata["detector"], metadata["openvino"], quantisers, corrected, metadata.get("calibration", ""),
+        # files written before the classifier had ranges name the weights `detector`
+        weights = metadata.get("weights", metadata.get("detector", ""))
+        return cls(weights, metadata["openvino"], quantisers, corrected, metadata.get("calibration", ""),
                    json.loads(metadata.get("by_default", "false")) is True)
 
 
@@ -130,7 +132,7 @@ def apply_int8_ranges(model: Any, ranges: Int8Ranges) -> Any:  # noqa: ANN401 (o
     if missing:
         raise Int8RangesError(
             f"the ranges name {len(missing)} operation(s) this network lacks (e.g. {missing[0]!r}); they were "
-            f"recorded with OpenVINO {ranges.openvino} for {ranges.detector}")
+            f"recorded with OpenVINO {ranges.openvino} for {ranges.weights}")
     for quantiser in ranges.quantisers:
         operation = operations[quantiser.operation]
         if quantiser.on_weight:

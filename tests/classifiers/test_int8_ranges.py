@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from maskscan.classifiers.face_detector import YoloFaceDetector
-from maskscan.classifiers.int8_detector import Int8Ranges, Int8RangesError, Quantiser
-from maskscan.classifiers.openvino_detector import openvino_available
+from maskscan.classifiers.int8_ranges import Int8Ranges, Int8RangesError, Quantiser
+from maskscan.classifiers.openvino_runtime import openvino_available
 from maskscan.classifiers.shipped import DETECTOR_IMGSZ, SHIPPED_DETECTOR, int8_ranges_path, weights_id
 from maskscan.pipeline import loading
 from maskscan.pipeline.loading import detector_int8_ranges
@@ -60,7 +60,7 @@ def test_auto_takes_ranges_only_on_cpus_with_int8_instructions(weights: Path,
     assert detector_int8_ranges(CPU, "auto", weights) is None
     assert detector_int8_ranges(CPU, "int8", weights) is not None  # asked for: runs anyway
     monkeypatch.setattr(loading, "cpu_int8_units", lambda: "AVX512_VNNI")
-    assert detector_int8_ranges(CPU, "auto", weights).detector == weights_id(weights)  # type: ignore[union-attr]
+    assert detector_int8_ranges(CPU, "auto", weights).weights == weights_id(weights)  # type: ignore[union-attr]
 
 
 def test_auto_leaves_ranges_not_marked_for_default_use_alone(weights: Path, int8_cpu: None) -> None:
