@@ -27,7 +27,7 @@ from maskscan.classifiers.datasets.voc import load_scenes
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.shipped import DETECTOR_IMGSZ, DETECTOR_IOU, SHIPPED_DETECTOR
 from maskscan.pipeline.anonymize import ANONYMIZE_MODES, FaceAnonymizer, hidden_regions
-from maskscan.pipeline.loading import detector_backend, detector_int8_ranges
+from maskscan.pipeline.loading import detector_backend, int8_ranges
 
 SCENES = Path(__file__).resolve().parents[2] / "shared" / "data" / "mask-scenes"
 MIN_COVERED = 0.9
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     device = torch.device("cpu")
-    int8 = detector_int8_ranges(device, args.precision, SHIPPED_DETECTOR)
+    int8 = int8_ranges(device, args.precision, SHIPPED_DETECTOR)
     detector = YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, min(args.thresholds), DETECTOR_IOU, device,
                                 torch.float32, "openvino" if int8 else detector_backend(device, torch.float32), int8)
     predictions = []

@@ -16,10 +16,11 @@ import torch
 
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.mask_classifier import MaskClassifier
-from maskscan.classifiers.shipped import DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_CLASSIFIERS, SHIPPED_DETECTOR
-from maskscan.pipeline.loading import detector_backend, detector_int8_ranges, inference_precision
+from maskscan.classifiers.shipped import (DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, SHIPPED_CLASSIFIERS, SHIPPED_DETECTOR,
+                                         classifier_weights)
+from maskscan.pipeline.loading import detector_backend, int8_ranges, inference_precision
 
-from machine import describe_device, dtype_name  # benchmarks/machine.py
+from machine import describe_device  # benchmarks/machine.py
 
 
 def _rate(call, items: int, repeats: int, device: torch.device) -> float:
@@ -45,16 +46,24 @@ def main() -> None:
     results: dict[str, object] = {"device": describe_device(device), "threads": torch.get_num_threads(), "rows": []}
     rows: list[dict[str, object]] = results["rows"]  # type: ignore[assignment]
     for name in SHIPPED_CLASSIFIERS:
-        for dtype in dict.fromkeys([torch.float32, precision.classifier]):  # float32, and what the pipeline uses
-            classifier = MaskClassifier.load(name, device, dtype)
+        classifiers = [MaskClassifier.load(name, device, dtype)  # float32, and what the pipeline uses
+                       for dtype in dict.fromkeys([torch.float32, precision.classifier])]
+        if device.type == "cpu":
+            try:  # the shipped int8 ranges, as `--precision int8` runs them
+                weights = classifier_weights(name)
+                classifiers.append(MaskClassifier.load(weights, device, int8=int8_ranges(device, "int8", weights,
+                                                                                          "classifier")))
+            except ValueError as exc:
+                print(f"no int8 classifier row: {exc}")
+        for classifier in classifiers:
             crops = torch.rand(32, 3, classifier.policy.size, classifier.policy.size, device=device)
             rate = _rate(lambda: classifier.predict(crops), 32, args.repeats, device)
             rows.append({"model": f"classifier {name}", "input": f"{classifier.policy.size} px", "batch": 32,
-                         "dtype": dtype_name(dtype), "per_second": rate, "unit": "crops/s"})
+                         "dtype": classifier.precision, "per_second": rate, "unit": "crops/s"})
     variants = [(backend, None) for backend in dict.fromkeys(["torch", detector_backend(device, precision.detector)])]
     if device.type == "cpu":
         try:  # the shipped int8 ranges, as `--precision int8` runs them
-            variants.append(("openvino", detector_int8_ranges(device, "int8", SHIPPED_DETECTOR)))
+            variants.append(("openvino", int8_ranges(device, "int8", SHIPPED_DETECTOR)))
         except ValueError as exc:
             print(f"no int8 row: {exc}")
     for backend, ranges in variants:

@@ -12,8 +12,8 @@ run is reported), on the same file, with the same sampling and the same shipped 
           both models replaced by no-ops: the pipeline's own overhead
   full    maskscan's pipeline with the shipped models, at the device's inference precision
           and detector backend, as `maskscan process` runs them (`--precision` as there:
-          auto takes the int8 detector only on CPUs with VNNI or AMX and with ranges marked for
-          default use, int8 whenever it can; `--float32` forces float32
+          auto takes each model's int8 ranges only on CPUs with VNNI or AMX and only ranges marked
+          for default use, int8 whenever it can; `--float32` forces float32
           for both models, `--torch-detector` PyTorch for the float32 detector)
   naive   what users write by hand (maskscan.pipeline.reference): per frame, ultralytics
           `predict`, then each face cut and classified alone (batch 1 everywhere)
@@ -78,7 +78,7 @@ def _backend(args: argparse.Namespace) -> str | None:
     return "torch" if args.torch_detector else None
 
 
-def _detector_precision(args: argparse.Namespace) -> str:
+def _cpu_precision(args: argparse.Namespace) -> str:
     return "fp32" if args.float32 or args.torch_detector else args.precision
 
 
@@ -95,8 +95,9 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
     else:
         pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
                                  precision=_precision(args), backend=_backend(args),
-                                 detector_precision=_detector_precision(args))
+                                 cpu_precision=_cpu_precision(args))
         args.detector_precision_used = f"{pipeline.detector.precision} ({pipeline.detector.backend})"
+        args.classifier_precision_used = pipeline.classifier.precision
     engine = database.create_db_engine("sqlite://")
     database.ensure_schema(engine)
     clips_dir = Path(tempfile.mkdtemp(prefix="maskscan-bench-clips-")) if args.clips else None
@@ -142,6 +143,7 @@ def run_mode(args: argparse.Namespace) -> dict[str, object]:
     seconds = time.perf_counter() - args.started
     return {"mode": args.mode, "frames": count, "seconds": seconds, "fps": count / seconds,
             "detector_precision": getattr(args, "detector_precision_used", None),
+            "classifier_precision": getattr(args, "classifier_precision_used", None),
             "realtime_factor": (duration or 0) / seconds,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -161,7 +163,7 @@ def main() -> None:
     parser.add_argument("--float32", action="store_true", help="Run the full pipeline in float32 on any device.")
     parser.add_argument("--torch-detector", action="store_true", help="Run the full pipeline's detector in PyTorch.")
     parser.add_argument("--precision", choices=["auto", "fp32", "int8"], default="auto",
-                        help="The full pipeline's detector precision on a CPU, as `maskscan process --precision`.")
+                        help="The full pipeline's models' precision on a CPU, as `maskscan process --precision`.")
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -183,7 +185,8 @@ def main() -> None:
         "repeats": args.repeats,
         "machine": describe_device(torch.device(args.device)), "cpu_threads": torch.get_num_threads(), "modes": rows,
         "precision": {model: dtype_name(dtype) for model, dtype in vars(_precision(args)).items()}
-                     | ({"detector": rows["full"]["detector_precision"]} if "full" in rows else {}),
+                     | ({"detector": rows["full"]["detector_precision"], "classifier": rows["full"]["classifier_precision"]}
+                        if "full" in rows else {}),
     }
     if "full" in rows and "naive" in rows:
         summary["full_over_naive"] = rows["full"]["fps"] / rows["naive"]["fps"]

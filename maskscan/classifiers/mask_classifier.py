@@ -6,6 +6,7 @@ file is all it takes to classify faces the way the model was trained.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from torch.fx.experimental.optimization import fuse as fuse_conv_bn
 from maskscan.classifiers.arch_names import ARCHS
 from maskscan.classifiers.architectures import NO_MASK_INDEX, build_model
 from maskscan.classifiers.crops import CropPolicy, normalize
+from maskscan.classifiers.int8_ranges import Int8Ranges, Int8RangesError
 from maskscan.classifiers.shipped import classifier_weights, weights_id
 
 FORMAT = "maskscan-mask-classifier/1"
@@ -34,14 +36,24 @@ def save_classifier(model: torch.nn.Module, arch: str, policy: CropPolicy, path:
     save_file(state, str(path), metadata=metadata)
 
 
+def convert_classifier(model: torch.nn.Module, size: int):  # noqa: ANN201 (openvino.Model)
+    """The classifier network as an OpenVINO model (any batch size)."""
+    from maskscan.classifiers.openvino_runtime import import_openvino
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the converter's torch.jit tracing warns of its deprecation
+        return import_openvino().convert_model(model, example_input=torch.zeros((1, 3, size, size)))
+
+
 class MaskClassifier:
     """Mask probabilities for face crops; one forward pass per batch."""
 
     def __init__(self, model: torch.nn.Module, arch: str, policy: CropPolicy, name: str,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 optimize: bool = True) -> None:
+                 optimize: bool = True, int8: Int8Ranges | None = None) -> None:
         """`optimize` folds batch norm into the convolutions and runs channels-last (about 1.5x
-        on a CPU for ResNet50, outputs equal to 1e-5); the reference loop turns it off."""
+        on a CPU for ResNet50, outputs equal to 1e-5); the reference loop turns it off. `int8`: the
+        classifier's int8 ranges, run through OpenVINO on the CPU (`maskscan.classifiers.int8_ranges`)."""
         self.device = torch.device(device)
         self.dtype = dtype
         self.model = model.eval()
@@ -50,10 +62,21 @@ class MaskClassifier:
             self.model = fuse_conv_bn(self.model)
         self.model = self.model.to(self.device, self.dtype, memory_format=self.memory_format)
         self.arch, self.policy, self.name = arch, policy, name
+        self.precision = "int8" if int8 is not None else str(dtype).removeprefix("torch.")
+        self.openvino = None
+        if int8 is not None:
+            if self.device.type != "cpu" or dtype != torch.float32:
+                raise ValueError("the int8 classifier runs on the CPU, from float32 weights")
+            if int8.weights != name:
+                raise Int8RangesError(f"the int8 ranges were calibrated for {int8.weights}, not {name}")
+            from maskscan.classifiers.openvino_runtime import OpenVinoNetwork
+
+            self.openvino = OpenVinoNetwork(name, lambda: convert_classifier(self.model, policy.size),
+                                            torch.get_num_threads(), int8)
 
     @classmethod
     def load(cls, name_or_path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-             optimize: bool = True) -> "MaskClassifier":
+             optimize: bool = True, int8: Int8Ranges | None = None) -> "MaskClassifier":
         """A shipped classifier by name (`resnet50`) or a `.safetensors` file written by maskscan."""
         path = classifier_weights(name_or_path)
         with safe_open(str(path), framework="pt") as handle:
@@ -64,7 +87,7 @@ class MaskClassifier:
         model = build_model(metadata["arch"], policy.size)  # type: ignore[arg-type]
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
         model.load_state_dict(state)
-        return cls(model, metadata["arch"], policy, weights_id(path), device, dtype, optimize)
+        return cls(model, metadata["arch"], policy, weights_id(path), device, dtype, optimize, int8)
 
     @torch.inference_mode()
     def predict(self, crops: torch.Tensor | Sequence[np.ndarray]) -> np.ndarray:
@@ -78,7 +101,8 @@ class MaskClassifier:
         if len(crops) == 0:
             return np.zeros((0,), np.float32)
         inputs = normalize(crops.to(self.device, self.dtype)).contiguous(memory_format=self.memory_format)
-        probabilities = self.model(inputs).float().softmax(dim=1)
+        logits = self.openvino(inputs) if self.openvino is not None else self.model(inputs)
+        probabilities = logits.float().softmax(dim=1)
         return (1.0 - probabilities[:, NO_MASK_INDEX]).cpu().numpy().astype(np.float32)
 
     def classify_faces(self, frames: Sequence[torch.Tensor], boxes: list[torch.Tensor]) -> list[np.ndarray]:

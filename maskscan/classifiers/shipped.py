@@ -18,8 +18,8 @@ UNTUNED_MASK_THRESHOLD = 0.5
 SHIPPED_DETECTOR = WEIGHTS_DIR / "face_yolo11n.pt"
 DETECTOR_IMGSZ = 512
 INT8_SUFFIX = ".int8.safetensors"
-DETECTOR_PRECISIONS = ("auto", "fp32", "int8")
-"""`--precision`: the detector's arithmetic on a CPU (see `maskscan.pipeline.loading.detector_int8_ranges`)."""
+CPU_PRECISIONS = ("auto", "fp32", "int8")
+"""`--precision`: the models' arithmetic on a CPU (see `maskscan.pipeline.loading.int8_ranges`)."""
 DETECTOR_CONFIDENCE = 0.30
 """The shipped operating point (see the detector's model card for how it was chosen)."""
 DETECTOR_MIN_PRECISION = 0.95

@@ -40,9 +40,12 @@ def evaluate() -> None:
 @FOLDS
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @DEVICE
+@click.option("--precision", "cpu_precision", type=click.Choice(("fp32", "int8")), default="fp32",
+              show_default=True, help="int8: the classifier with its int8 ranges, on the CPU through OpenVINO.")
 @debug_option
 def evaluate_classifier_command(data: Path, classifier: str, split: str, threshold: float | None,
-                                choose_threshold: bool, folds: int, as_json: bool, device: str) -> None:
+                                choose_threshold: bool, folds: int, as_json: bool, device: str,
+                                cpu_precision: str) -> None:
     """Loss, accuracy, precision, recall, F1, balanced accuracy and confusion matrix.
 
     DATA is an ImageFolder-style folder (WithMask|WithoutMask or with_mask|without_mask) or a
@@ -53,14 +56,22 @@ def evaluate_classifier_command(data: Path, classifier: str, split: str, thresho
     Example:
       maskscan evaluate classifier ../shared/data/mask-scenes --choose-threshold
     """
+    import torch
+
     from maskscan.classifiers.evaluation.classifier import cross_validate_classifier_threshold, score_crops
     from maskscan.classifiers.mask_classifier import MaskClassifier
+    from maskscan.classifiers.shipped import classifier_weights
+    from maskscan.pipeline.loading import int8_ranges
 
     threshold = mask_threshold_for(classifier) if threshold is None else threshold
     try:
-        model = MaskClassifier.load(classifier, _device(device))
+        chosen_device = torch.device(_device(device))
+        weights = classifier_weights(classifier)
+        model = MaskClassifier.load(weights, chosen_device,
+                                    int8=int8_ranges(chosen_device, cpu_precision, weights, "classifier"))
         scored = score_crops(model, data, split)  # type: ignore[arg-type]
-        report = {"data": str(data), "split": split, "classifier": model.name, "threshold": threshold,
+        report = {"data": str(data), "split": split, "classifier": model.name, "classifier_precision": model.precision,
+                  "threshold": threshold,
                   **scored.metrics(threshold).as_dict()}
         if choose_threshold:
             report["cross_validation"] = cross_validate_classifier_threshold(scored, folds)
@@ -69,7 +80,7 @@ def evaluate_classifier_command(data: Path, classifier: str, split: str, thresho
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo(f"{model.name} on {data} ({split}), {report['n']} faces, threshold {threshold:g}")
+    click.echo(f"{model.name} ({model.precision}) on {data} ({split}), {report['n']} faces, threshold {threshold:g}")
     _echo_classifier_metrics(report)
     if choose_threshold:
         cv = report["cross_validation"]
@@ -139,14 +150,14 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
     from maskscan.classifiers.evaluation.detector import (cross_validate_detector_threshold,
                                                           mark_unlabelled_faces, predict_photos)
     from maskscan.classifiers.face_detector import YoloFaceDetector
-    from maskscan.pipeline.loading import detector_int8_ranges, resolve_device
+    from maskscan.pipeline.loading import int8_ranges, resolve_device
 
     if centerface and ignore_unlabelled:
         raise CommandError("--ignore-unlabelled makes CenterFace the teacher, which cannot grade itself: "
                            "evaluate CenterFace without it", EXIT_USAGE)
     try:
         chosen_device = resolve_device(device)
-        int8 = detector_int8_ranges(chosen_device, detector_precision, weights)
+        int8 = int8_ranges(chosen_device, detector_precision, weights)
         yolo = YoloFaceDetector(weights, imgsz, confidence=0.001, device=chosen_device,
                                 backend="torch" if int8 is None else "openvino", int8=int8)
     except (FileNotFoundError, ValueError) as exc:

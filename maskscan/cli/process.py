@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          DETECTOR_PRECISIONS,
+                                          CPU_PRECISIONS,
                                           PRIVACY_CONFIDENCE, SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS,
                                           classifier_weights, mask_threshold_for, weights_id)
 from maskscan.classifiers.yolo_offline import require_local_weights
@@ -57,11 +57,11 @@ def _check_patterns(camera_pattern: str | None, time_pattern: str | None, zone_n
 @db_option
 @click.option("--glob", "glob_pattern", metavar="PATTERN", help="Only files in folders whose name matches, e.g. '*.mp4'.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--precision", "detector_precision", type=click.Choice(DETECTOR_PRECISIONS), default="auto",
+@click.option("--precision", "cpu_precision", type=click.Choice(CPU_PRECISIONS), default="auto",
               show_default=True,
-              help="The detector's arithmetic on a CPU: int8 (needs the detector's int8 ranges) or fp32; auto "
-                   "takes int8 on CPUs with VNNI or AMX only with ranges marked for default use (the shipped "
-                   "ones are not yet).")
+              help="The models' arithmetic on a CPU: int8 (needs both models' int8 ranges) or fp32; auto "
+                   "takes int8, model by model, on CPUs with VNNI or AMX and only with ranges marked for "
+                   "default use (see README, Performance).")
 @click.option("--batch-size", type=click.IntRange(1, 512), default=16, show_default=True, help="Frames per batch.")
 @click.option("--sample-fps", type=click.FloatRange(0), default=5.0, show_default=True,
               help="Frames analysed per second of footage; 0 analyses every frame.")
@@ -112,7 +112,7 @@ def _check_patterns(camera_pattern: str | None, time_pattern: str | None, zone_n
 @click.option("-q", "--quiet", is_flag=True, help="Only report failures.")
 @debug_option
 def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | None, device: str,
-            detector_precision: str, batch_size: int,
+            cpu_precision: str, batch_size: int,
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
             detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float | None,
             force: bool, claim_timeout: float, max_attempts: int, camera_pattern: str | None, time_pattern: str | None,
@@ -142,7 +142,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
 
         return load_pipeline(resolve_device(device), detector_weights, classifier, face_conf, threshold, detector_imgsz,
                              privacy_confidence=None if anonymize == "none" else privacy_conf,
-                             detector_precision=detector_precision)
+                             cpu_precision=cpu_precision)
 
     threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold
     pipeline = DeferredPipeline(*names, face_conf, threshold, load)
@@ -193,6 +193,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
             "database": database_name,
             "device": str(pipeline.loaded.device) if pipeline.loaded else None,  # None: models never needed
             "detector_precision": getattr(pipeline.loaded.detector, "precision", None) if pipeline.loaded else None,
+            "classifier_precision": getattr(pipeline.loaded.classifier, "precision", None) if pipeline.loaded else None,
             "detector": pipeline.detector_name,
             "classifier": pipeline.classifier_name,
             "files": [{k: v for k, v in asdict(o).items() if k != "exception"} for o in outcomes]

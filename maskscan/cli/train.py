@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 from maskscan.classifiers.arch_names import ARCHS
 from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD
-from maskscan.classifiers.shipped import SHIPPED_DETECTOR
+from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, SHIPPED_DETECTOR
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
 
@@ -314,9 +314,57 @@ def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: P
                                  by_default=by_default)
     out = out_path or int8_ranges_path(detector_weights)
     ranges.save(out)
-    click.echo(f"{out}: {len(ranges.quantisers)} quantisers for {ranges.detector}, calibrated on {description}"
+    click.echo(f"{out}: {len(ranges.quantisers)} quantisers for {ranges.weights}, calibrated on {description}"
                f"{'; used by --precision auto' if by_default else '; used with --precision int8 only'}")
 
+
+
+@train.command("int8-classifier")
+@click.option("--scenes", "voc_roots", multiple=True, required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="VOC face set whose training split supplies calibration face crops. Repeatable.")
+@click.option("--classifier", default=DEFAULT_CLASSIFIER, show_default=True,
+              help="The classifier to quantise: a shipped name or a .safetensors file.")
+@click.option("--calibration", type=click.IntRange(1), default=300, show_default=True,
+              help="Calibration face crops, drawn (seeded) from the sets' training splits.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ranges file; default: beside the weights as <stem>.int8.safetensors, where --precision "
+                   "finds it.")
+@click.option("--by-default", is_flag=True,
+              help="Let `--precision auto` take these ranges. Only once int8 is shown to hold the float32 "
+                   "classifier's accuracy; without it they run only with `--precision int8`.")
+@debug_option
+def train_int8_classifier_command(voc_roots: tuple[Path, ...], classifier: str, calibration: int, seed: int,
+                                  out_path: Path | None, by_default: bool) -> None:
+    """Calibrate the mask classifier's int8 quantisation with NNCF (`pip install nncf`) and write its ranges.
+
+    \b
+    Example:
+      maskscan train int8-classifier --scenes ../shared/data/mask-scenes
+    """
+    import dataclasses
+    import importlib.util
+
+    from maskscan.classifiers.mask_classifier import MaskClassifier
+    from maskscan.classifiers.shipped import classifier_weights, int8_ranges_path
+    from maskscan.classifiers.training.int8_classifier import calibrate_int8_classifier, calibration_crops
+
+    if importlib.util.find_spec("nncf") is None:
+        raise CommandError("calibration needs NNCF: pip install nncf", EXIT_USAGE)
+    try:
+        weights = classifier_weights(classifier)
+        model = MaskClassifier.load(weights)
+        crops = calibration_crops(model, voc_roots, calibration, seed)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
+    description = (f"{len(crops)} training-split face crops of {', '.join(root.name for root in voc_roots)} "
+                   f"(seed {seed})")
+    ranges = dataclasses.replace(calibrate_int8_classifier(model, crops.images, description), by_default=by_default)
+    out = out_path or int8_ranges_path(weights)
+    ranges.save(out)
+    click.echo(f"{out}: {len(ranges.quantisers)} quantisers for {ranges.weights}, calibrated on {description}"
+               f"{'; used by --precision auto' if by_default else '; used with --precision int8 only'}")
 
 def _ultralytics_device(device: str) -> str:
     """maskscan's `--device` spelling as ultralytics wants it (`cpu`, or a CUDA index)."""

@@ -1,4 +1,4 @@
-"""Choosing the int8 detector and refusing ranges that do not belong to it (no NNCF needed)."""
+"""Choosing int8 ranges and refusing ranges that do not belong to the weights (no NNCF needed)."""
 
 import logging
 import shutil
@@ -11,9 +11,10 @@ import torch
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.int8_ranges import Int8Ranges, Int8RangesError, Quantiser
 from maskscan.classifiers.openvino_runtime import openvino_available
-from maskscan.classifiers.shipped import DETECTOR_IMGSZ, SHIPPED_DETECTOR, int8_ranges_path, weights_id
+from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_IMGSZ, SHIPPED_DETECTOR, classifier_weights,
+                                          int8_ranges_path, weights_id)
 from maskscan.pipeline import loading
-from maskscan.pipeline.loading import detector_int8_ranges
+from maskscan.pipeline.loading import int8_ranges
 
 if not openvino_available():
     pytest.skip("openvino is not installed", allow_module_level=True)
@@ -40,53 +41,52 @@ def int8_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_fp32_and_auto_without_ranges_run_float32(weights: Path, int8_cpu: None) -> None:
-    assert detector_int8_ranges(CPU, "fp32", weights) is None
-    assert detector_int8_ranges(CPU, "auto", weights) is None
+    assert int8_ranges(CPU, "fp32", weights) is None
+    assert int8_ranges(CPU, "auto", weights) is None
 
 
 def test_int8_without_ranges_or_off_the_cpu_is_refused_by_name(weights: Path) -> None:
     with pytest.raises(ValueError, match=r"detector\.int8\.safetensors: no int8 ranges"):
-        detector_int8_ranges(CPU, "int8", weights)
+        int8_ranges(CPU, "int8", weights)
     input_only_ranges(weights_id(weights)).save(int8_ranges_path(weights))
     with pytest.raises(ValueError, match="CPU only"):
-        detector_int8_ranges(torch.device("cuda"), "int8", weights)
-    assert detector_int8_ranges(torch.device("cuda"), "auto", weights) is None
+        int8_ranges(torch.device("cuda"), "int8", weights)
+    assert int8_ranges(torch.device("cuda"), "auto", weights) is None
 
 
 def test_auto_takes_ranges_only_on_cpus_with_int8_instructions(weights: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     input_only_ranges(weights_id(weights)).save(int8_ranges_path(weights))
     monkeypatch.setattr(loading, "cpu_int8_units", lambda: None)
-    assert detector_int8_ranges(CPU, "auto", weights) is None
-    assert detector_int8_ranges(CPU, "int8", weights) is not None  # asked for: runs anyway
+    assert int8_ranges(CPU, "auto", weights) is None
+    assert int8_ranges(CPU, "int8", weights) is not None  # asked for: runs anyway
     monkeypatch.setattr(loading, "cpu_int8_units", lambda: "AVX512_VNNI")
-    assert detector_int8_ranges(CPU, "auto", weights).weights == weights_id(weights)  # type: ignore[union-attr]
+    assert int8_ranges(CPU, "auto", weights).weights == weights_id(weights)  # type: ignore[union-attr]
 
 
 def test_auto_leaves_ranges_not_marked_for_default_use_alone(weights: Path, int8_cpu: None) -> None:
     input_only_ranges(weights_id(weights), by_default=False).save(int8_ranges_path(weights))
     assert Int8Ranges.load(int8_ranges_path(weights)).by_default is False
-    assert detector_int8_ranges(CPU, "auto", weights) is None
-    assert detector_int8_ranges(CPU, "int8", weights) is not None
+    assert int8_ranges(CPU, "auto", weights) is None
+    assert int8_ranges(CPU, "int8", weights) is not None
 
 
 def test_ranges_of_other_weights_are_refused(weights: Path, int8_cpu: None, caplog: pytest.LogCaptureFixture) -> None:
     input_only_ranges("face_yolo11n:000000000000").save(int8_ranges_path(weights))
     with pytest.raises(ValueError, match="calibrated for face_yolo11n:000000000000"):
-        detector_int8_ranges(CPU, "int8", weights)
+        int8_ranges(CPU, "int8", weights)
     with caplog.at_level(logging.WARNING):
-        assert detector_int8_ranges(CPU, "auto", weights) is None
-    assert "running the detector in float32" in caplog.text
+        assert int8_ranges(CPU, "auto", weights) is None
+    assert "running the detector without them" in caplog.text
     with pytest.raises(Int8RangesError):
         YoloFaceDetector(weights, DETECTOR_IMGSZ, 0.45, backend="openvino",
                          int8=input_only_ranges("face_yolo11n:000000000000"))
 
 
 def test_a_file_that_is_not_ranges_is_one_clear_error(weights: Path) -> None:
-    classifier = next((SHIPPED_DETECTOR.parent).glob("mask_*.safetensors"))
-    shutil.copy(classifier, int8_ranges_path(weights))
+    shutil.copy(classifier_weights(DEFAULT_CLASSIFIER), int8_ranges_path(weights))
     with pytest.raises(ValueError, match="not a maskscan int8 ranges file"):
-        detector_int8_ranges(CPU, "int8", weights)
+        int8_ranges(CPU, "int8", weights)
 
 
 def test_ranges_that_do_not_fit_the_network_fall_back_to_float32_under_auto(
@@ -97,7 +97,7 @@ def test_ranges_that_do_not_fit_the_network_fall_back_to_float32_under_auto(
     assert pipeline.detector.precision == "float32"
     assert "no/such/Operation" in caplog.text
     with pytest.raises(Int8RangesError, match="lacks"):
-        loading.load_pipeline(CPU, weights, "resnet50", 0.45, detector_precision="int8")
+        loading.load_pipeline(CPU, weights, "resnet50", 0.45, cpu_precision="int8")
 
 
 def test_ranges_that_fit_are_applied(weights: Path) -> None:

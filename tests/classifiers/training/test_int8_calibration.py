@@ -17,7 +17,8 @@ pytest.importorskip("nncf", reason="calibration needs NNCF (the `train` extra)")
 
 from maskscan.classifiers.training.int8_calibration import (  # noqa: E402
     ValidationPhoto, calibration_photos, face_scores, letterboxed, quantise_with_accuracy_control, quantise_with_nncf,
-    record_ranges, worst_drop)
+    worst_drop)
+from maskscan.classifiers.training.nncf_ranges import record_ranges  # noqa: E402
 
 
 @pytest.fixture(scope="module")
