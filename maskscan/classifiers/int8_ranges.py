@@ -33,8 +33,8 @@ class Quantiser:
 
     On an activation it sits on output `port` of `operation` and feeds all that output's readers
     (the converter names operations stably; NNCF never quantised only some readers). On a weight
-    (`on_weight`) it sits on input `port` of `operation`, the convolution that reads the constant:
-    constants get no stable names."""
+    (`on_weight`) it sits on input `port` of `operation`, the convolution or matrix product that
+    reads the constant: constants get no stable names."""
 
     operation: str
     port: int
@@ -61,7 +61,7 @@ class Int8Ranges:
     """The OpenVINO version whose converter named the operations."""
     quantisers: tuple[Quantiser, ...]
     corrected: tuple[CorrectedConstant, ...]
-    """Biases corrected for the error quantisation adds (NNCF's fast bias correction)."""
+    """Biases corrected for the error quantisation adds (NNCF's bias correction)."""
     calibration: str
     """How the ranges were calibrated, in words (photos, sets, seed)."""
     by_default: bool = False

@@ -26,7 +26,7 @@ from maskscan.classifiers.int8_ranges import Int8Ranges
 from maskscan.classifiers.openvino_detector import convert
 from maskscan.classifiers.openvino_runtime import compile_on_cpu
 from maskscan.classifiers.signal_stack import keep_own_signal_stack
-from maskscan.classifiers.training.nncf_ranges import import_nncf, record_ranges
+from maskscan.classifiers.training.nncf_ranges import import_nncf, record_ranges, recordable_parameters
 
 
 def calibration_photos(voc_roots: Sequence[Path], count: int, seed: int = 0) -> list[Path]:
@@ -72,7 +72,7 @@ def quantise_with_nncf(detector: YoloFaceDetector, inputs: Sequence[np.ndarray])
     quantised = nncf.quantize(
         model, nncf.Dataset(list(inputs)), preset=nncf.QuantizationPreset.MIXED, subset_size=len(inputs),
         ignored_scope=nncf.IgnoredScope(names=head_scope(model)),
-        advanced_parameters=nncf.AdvancedQuantizationParameters(backend_params={"compress_weights": False}))
+        advanced_parameters=recordable_parameters(nncf))
     keep_own_signal_stack()  # NNCF compiled models of its own
     return quantised
 
@@ -149,8 +149,7 @@ def quantise_with_accuracy_control(detector: YoloFaceDetector, inputs: Sequence[
         model, nncf.Dataset(list(inputs)), nncf.Dataset(list(validation), lambda item: item.network_input.pixels),
         validate, max_drop=max_drop, preset=nncf.QuantizationPreset.MIXED, subset_size=len(inputs),
         ignored_scope=nncf.IgnoredScope(names=head_scope(model)),
-        advanced_quantization_parameters=nncf.AdvancedQuantizationParameters(
-            backend_params={"compress_weights": False}),
+        advanced_quantization_parameters=recordable_parameters(nncf),
         advanced_accuracy_restorer_parameters=nncf.AdvancedAccuracyRestorerParameters(
             ranking_subset_size=min(ranking_photos, len(validation))))
     keep_own_signal_stack()

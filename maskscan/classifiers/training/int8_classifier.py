@@ -20,7 +20,7 @@ from maskscan.classifiers.datasets.crop_sets import CropSet, load_scene_crops
 from maskscan.classifiers.int8_ranges import Int8Ranges
 from maskscan.classifiers.mask_classifier import MaskClassifier, convert_classifier
 from maskscan.classifiers.signal_stack import keep_own_signal_stack
-from maskscan.classifiers.training.nncf_ranges import import_nncf, record_ranges
+from maskscan.classifiers.training.nncf_ranges import import_nncf, record_ranges, recordable_parameters
 
 
 def calibration_crops(classifier: MaskClassifier, voc_roots: Sequence[Path], count: int, seed: int = 0) -> CropSet:
@@ -36,10 +36,7 @@ def quantise_classifier(classifier: MaskClassifier, crops: torch.Tensor) -> Any:
     inputs = [normalize(crop[None].float() / 255).numpy() for crop in crops]
     quantised = nncf.quantize(
         convert_classifier(classifier.model, classifier.policy.size), nncf.Dataset(inputs), subset_size=len(inputs),
-        fast_bias_correction=False,
-        # weights stay float32 behind their quantisers, as `record_ranges` reads them (compressed, the
-        # rebuilt network would quantise the float weights itself and run at a quarter of the speed)
-        advanced_parameters=nncf.AdvancedQuantizationParameters(backend_params={"compress_weights": False}))
+        fast_bias_correction=False, advanced_parameters=recordable_parameters(nncf))
     keep_own_signal_stack()  # NNCF compiled models of its own
     return quantised
 

@@ -73,3 +73,14 @@ def test_calibration_crops_come_from_training_splits_only(classifier: MaskClassi
     assert calibration_crops(classifier, [tmp_path], 5, seed=1).sources == \
         calibration_crops(classifier, [tmp_path], 5, seed=1).sources
     assert len(calibration_crops(classifier, [tmp_path], 5)) == 5
+
+
+def test_weights_nncf_compressed_are_refused_rather_than_recorded_wrong(classifier: MaskClassifier,
+                                                                        crops: torch.Tensor) -> None:
+    from maskscan.classifiers.training.nncf_ranges import import_nncf
+
+    nncf = import_nncf()
+    original = convert_classifier(classifier.model, classifier.policy.size)
+    compressed = nncf.quantize(original, nncf.Dataset([normalize(crops.float() / 255).numpy()]), subset_size=1)
+    with pytest.raises(ValueError, match="compressed .* weights to int8"):
+        record_ranges(compressed, convert_classifier(classifier.model, classifier.policy.size), classifier.name, "")
