@@ -181,6 +181,9 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
               help="Face-free crops per training photo added as hard negatives (on average; 0.3 = 3 in 10).")
 @click.option("--unmasked-repeat", type=click.IntRange(1), default=1, show_default=True,
               help="How often training photos with an unmasked face appear per epoch.")
+@click.option("--close-ups-per-photo", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Crops around a training photo's larger faces, upscaled to the photo's size, per photo on "
+                   "average: crowds' large faces at close-up sizes.")
 @click.option("--lr0", type=click.FloatRange(0, min_open=True), help="Initial learning rate (AdamW); default: ultralytics' choice.")
 @click.option("--close-mosaic", type=click.IntRange(0), default=10, show_default=True,
               help="Final epochs without mosaic augmentation.")
@@ -206,7 +209,7 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Path, model: str, init_weights: str,
                            imgsz: int, epochs: int, batch_size: int, seed: int, device: str, workers: int,
                            background_per_photo: float,
-                           unmasked_repeat: int, lr0: float | None, close_mosaic: int,
+                           unmasked_repeat: int, close_ups_per_photo: float, lr0: float | None, close_mosaic: int,
                            negative_footage: tuple[tuple[Path, float | None], ...], negative_fps: float,
                            negative_until: float | None,
                            ignore_below: float, amp: bool, label_skipped_faces: bool, resume: Path | None) -> None:
@@ -244,7 +247,7 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
                                         epochs=epochs, batch=batch_size, seed=seed, device=_ultralytics_device(device),
                                         workers=workers,
                                         background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
-                                        lr0=lr0, close_mosaic=close_mosaic, ignore_below=ignore_below, amp=amp,
+                                        close_ups_per_photo=close_ups_per_photo, lr0=lr0, close_mosaic=close_mosaic, ignore_below=ignore_below, amp=amp,
                                         skipped_faces_teacher=CENTERFACE_THRESHOLD if label_skipped_faces else None,
                                         negative_images=_negative_frames(negative_footage, negative_fps,
                                                                          negative_until, out_dir / "negative-frames"))

@@ -41,6 +41,8 @@ class DetectorTrainingConfig:
     """Faces narrower than this many pixels at `imgsz` are painted out instead of trained on."""
     amp: bool = False
     """bfloat16 autocast (CUDA, or CPUs with AMX: about 3x faster there); weights stay float32."""
+    close_ups_per_photo: float = 0.0
+    """Crops around a training photo's larger faces, upscaled to its size, per photo on average."""
     skipped_faces_teacher: float | None = None
     """Label the faces the annotators skipped: CenterFace's boxes at this score or above that overlap
     no labelled face (None: train on the labels as they are)."""
@@ -81,7 +83,8 @@ def train_detector(config: DetectorTrainingConfig) -> Path:
         teacher = centerface_teacher(config.skipped_faces_teacher)
     data_yaml = write_yolo_dataset(config.voc_sets, config.out_dir / "dataset", config.background_per_photo,
                                    config.unmasked_repeat, config.seed, config.negative_images, config.imgsz,
-                                   config.ignore_below, mark_skipped_faces=teacher)
+                                   config.ignore_below, mark_skipped_faces=teacher,
+                                   close_ups_per_photo=config.close_ups_per_photo)
     model = ultralytics.YOLO(f"{config.model}.yaml")
     if config.init_weights is not None:
         model.load(str(require_local_weights(config.init_weights)))

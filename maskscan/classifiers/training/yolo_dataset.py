@@ -100,6 +100,53 @@ def background_boxes(photo: ScenePhoto, count: int, rng: random.Random, min_shar
     return boxes
 
 
+CLOSE_UP_KEPT_SHARE = 0.5
+"""A face cut by a close-up's border stays a (clipped) label when at least this share of it is inside;
+a smaller part is painted out, neither a face to find nor background."""
+
+
+def close_up_boxes(photo: ScenePhoto, count: int, rng: random.Random, min_share: float = 0.3,
+                   max_share: float = 0.6) -> list[tuple[int, int, int, int]]:
+    """Up to `count` whole-pixel regions of the photo, with its aspect ratio, each around one of its
+    larger faces (at least half as wide as its widest).
+
+    Upscaled to full size they show crowds' larger faces at the sizes of close-ups: crowd photos have
+    few faces of 64 px or more, and a detector trained on them at their native size learns the small
+    ones at the large ones' expense.
+    """
+    if not photo.faces:
+        return []
+    widest = max(face.width for face in photo.faces)
+    larger = [face for face in photo.faces if face.width >= widest / 2]
+    boxes = []
+    for _ in range(count):
+        face = rng.choice(larger)
+        share = min(1.0, max(rng.uniform(min_share, max_share), face.width / photo.width,
+                             (face.y2 - face.y1) / photo.height))
+        w, h = photo.width * share, photo.height * share
+        x = rng.uniform(max(0.0, face.x2 - w), max(0.0, min(face.x1, photo.width - w)))
+        y = rng.uniform(max(0.0, face.y2 - h), max(0.0, min(face.y1, photo.height - h)))
+        boxes.append((round(x), round(y), min(photo.width, round(x + w)), min(photo.height, round(y + h))))
+    return boxes
+
+
+def faces_in_region(photo: ScenePhoto, region: tuple[int, int, int, int],
+                    kept_share: float = CLOSE_UP_KEPT_SHARE) -> tuple[list[FaceBox], list[FaceBox]]:
+    """The photo's faces inside `region`, in the region's pixels, clipped to it: those kept as labels
+    (at least `kept_share` of the face inside) and those to paint out (a smaller part inside)."""
+    rx1, ry1, rx2, ry2 = region
+    kept, cut = [], []
+    for face in photo.faces:
+        x1, y1 = max(face.x1, rx1), max(face.y1, ry1)
+        x2, y2 = min(face.x2, rx2), min(face.y2, ry2)
+        if x2 <= x1 or y2 <= y1:
+            continue
+        inside = FaceBox(x1 - rx1, y1 - ry1, x2 - rx1, y2 - ry1, face.label)
+        share = (x2 - x1) * (y2 - y1) / max((face.x2 - face.x1) * (face.y2 - face.y1), 1e-9)
+        (kept if share >= kept_share else cut).append(inside)
+    return kept, cut
+
+
 def _copies(weight: float, rng: random.Random) -> int:
     whole = int(weight)
     return whole + (rng.random() < weight - whole)
@@ -108,7 +155,8 @@ def _copies(weight: float, rng: random.Random) -> int:
 def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, background_per_photo: float = 0.0,
                        unmasked_repeat: int = 1, seed: int = 0, negative_images: Sequence[Path] = (),
                        imgsz: int = 512, ignore_below: float = 0.0,
-                       mark_skipped_faces: Callable[[ScenePhoto], ScenePhoto] | None = None) -> Path:
+                       mark_skipped_faces: Callable[[ScenePhoto], ScenePhoto] | None = None,
+                       close_ups_per_photo: float = 0.0) -> Path:
     """Lay out `images/{train,val}` and `labels/{train,val}` from one or more VOC sets.
 
     Each set keeps its fixed file-name-hash split (its test split is never written). File
@@ -116,7 +164,8 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
     `background_per_photo` face-free crops on average (empty labels), photos with an
     unmasked face `unmasked_repeat` times (unmasked faces are the minority), and
     `negative_images`: pictures known to show no face (for example frames of a camera's empty
-    footage), with empty labels. Faces narrower than `ignore_below` pixels at `imgsz` are
+    footage), with empty labels; `close_ups_per_photo` crops around a photo's larger faces, upscaled
+    to the photo's size, on average (see `close_up_boxes`). Faces narrower than `ignore_below` pixels at `imgsz` are
     painted out in both splits (see `paint_out`). `mark_skipped_faces` (a teacher) finds the faces
     the annotators skipped as a photo's `unlabelled` regions; they are then labelled as faces in
     both splits, so neither the photo nor its background crops teach that they are background.
@@ -148,6 +197,9 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
                 if split == "train" and background_per_photo:
                     _write_backgrounds(photo, f"{voc_set.name}__{photo.image_path.stem}", images_dir, labels_dir,
                                        _copies(background_per_photo, rng), rng)
+                if split == "train" and close_ups_per_photo:
+                    _write_close_ups(photo, f"{voc_set.name}__{photo.image_path.stem}", images_dir, labels_dir,
+                                     _copies(close_ups_per_photo, rng), rng, imgsz, ignore_below)
     for index, image_path in enumerate(negative_images):
         stem = f"negative{index:05d}_{Path(image_path).stem}"
         _link(Path(image_path), out_dir / "images" / "train" / f"{stem}{Path(image_path).suffix}")
@@ -186,3 +238,20 @@ def _write_backgrounds(photo: ScenePhoto, stem: str, images_dir: Path, labels_di
             rgb.crop(tuple(round(v) for v in box)).resize((photo.width, photo.height), Image.BILINEAR).save(
                 images_dir / f"{stem}_background{index}.jpg", quality=92)
             (labels_dir / f"{stem}_background{index}.txt").write_text("")
+
+
+def _write_close_ups(photo: ScenePhoto, stem: str, images_dir: Path, labels_dir: Path, count: int,
+                     rng: random.Random, imgsz: int, ignore_below: float) -> None:
+    regions = close_up_boxes(photo, count, rng) if count else []
+    if not regions:
+        return
+    with Image.open(photo.image_path) as image:
+        rgb = image.convert("RGB")
+        for index, region in enumerate(regions):
+            kept, cut = faces_in_region(photo, region)
+            crop = ScenePhoto(photo.image_path, region[2] - region[0], region[3] - region[1], tuple(kept))
+            tiny = tiny_faces(crop, imgsz, ignore_below) if ignore_below else []
+            labelled = [face for face in kept if face not in tiny]
+            paint_out(rgb.crop(region), cut + tiny).resize((photo.width, photo.height), Image.BILINEAR).save(
+                images_dir / f"{stem}_closeup{index}.jpg", quality=92)
+            (labels_dir / f"{stem}_closeup{index}.txt").write_text("\n".join(yolo_label_lines(crop, labelled)) + "\n")

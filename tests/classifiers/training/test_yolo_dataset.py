@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from maskscan.classifiers.datasets.voc import ScenePhoto, parse_voc, split_of
-from maskscan.classifiers.training.yolo_dataset import (VocSet, _overlaps, background_boxes, write_yolo_dataset,
-                                                        yolo_label_lines)
+from maskscan.classifiers.datasets.voc import FaceBox, ScenePhoto, parse_voc, split_of
+from maskscan.classifiers.training.yolo_dataset import (VocSet, _overlaps, background_boxes, close_up_boxes,
+                                                        faces_in_region, write_yolo_dataset, yolo_label_lines)
 from tests.classifiers.datasets.test_voc import write_voc
 
 CROWD = """<annotation><filename>{name}.jpg</filename><size><width>640</width><height>320</height></size>
@@ -118,6 +118,44 @@ def test_negative_images_join_the_train_split_with_empty_labels(tmp_path: Path) 
     labels = [tmp_path / "yolo" / "labels" / "train" / f"{p.stem}.txt" for p in train_images]
     assert all(label.read_text() == "" for label in labels)
     assert not list((tmp_path / "yolo" / "images" / "val").glob("negative*"))
+
+
+def test_close_ups_hold_a_larger_face_at_the_photo_aspect_ratio() -> None:
+    faces = (FaceBox(10, 10, 14, 14, "face"), FaceBox(500, 200, 560, 260, "face"), FaceBox(100, 20, 104, 24, "face"))
+    photo = ScenePhoto(Path("crowd.jpg"), 640, 320, faces)
+    boxes = close_up_boxes(photo, 20, random.Random(3))
+    assert len(boxes) == 20
+    for x1, y1, x2, y2 in boxes:
+        assert 0 <= x1 and x2 <= 640 and 0 <= y1 and y2 <= 320
+        assert abs((x2 - x1) / (y2 - y1) - 2) < 0.05
+        assert 0.3 * 640 - 1 <= x2 - x1 <= 0.6 * 640 + 1
+        assert x1 <= 500 and 560 <= x2 and y1 <= 200 and 260 <= y2  # the 60-px face, never only the 4-px ones
+
+
+def test_a_face_cut_by_a_close_up_is_clipped_when_mostly_inside_and_painted_out_otherwise() -> None:
+    faces = (FaceBox(20, 20, 40, 40, "with_mask"), FaceBox(90, 20, 110, 40, "face"), FaceBox(95, 60, 120, 80, "face"))
+    kept, cut = faces_in_region(ScenePhoto(Path("p.jpg"), 200, 100, faces), (10, 10, 100, 70))
+    assert kept == [FaceBox(10, 10, 30, 30, "with_mask"), FaceBox(80, 10, 90, 30, "face")]  # half of the second
+    assert cut == [FaceBox(85, 50, 90, 60, "face")]  # a fifth of the third
+
+
+def test_close_up_crops_are_upscaled_with_their_faces_labelled(tmp_path: Path) -> None:
+    names = [f"crowd{i}" for i in range(12)]
+    write_crowds(tmp_path / "crowds", names)
+    write_yolo_dataset([tmp_path / "crowds"], tmp_path / "yolo", imgsz=640, ignore_below=6, close_ups_per_photo=2)
+    train = [n for n in names if split_of(f"{n}.jpg") == "train"]
+    labels = tmp_path / "yolo" / "labels"
+    close_ups = sorted(labels.glob("train/*_closeup*.txt"))
+    assert sorted(p.stem for p in close_ups) == sorted(f"crowds__{n}_closeup{k}" for n in train for k in (0, 1))
+    assert not list(labels.glob("val/*_closeup*"))
+    for label in close_ups:
+        image = Image.open(tmp_path / "yolo" / "images" / "train" / f"{label.stem}.jpg")
+        assert image.size == (640, 320)
+        lines = [line.split() for line in label.read_text().split("\n") if line]
+        _, cx, cy, w, h = (float(v) for v in lines[-1])  # the 40-px face, now 67-133 px wide
+        assert 1 / 0.6 * 40 - 2 <= w * 640 <= 1 / 0.3 * 40 + 2
+        face = np.asarray(image)[round(cy * 320), round(cx * 640)].astype(int)
+        assert np.abs(face - (230, 180, 150)).max() <= 12
 
 
 def test_background_boxes_touch_no_face(tmp_path: Path) -> None:
