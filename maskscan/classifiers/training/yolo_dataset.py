@@ -194,12 +194,14 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
                 if copies:
                     _write_photo(photo, f"{voc_set.name}__{photo.image_path.stem}", copies, images_dir,
                                  labels_dir, tiny_faces(photo, imgsz, ignore_below) if ignore_below else [])
-                if split == "train" and background_per_photo:
-                    _write_backgrounds(photo, f"{voc_set.name}__{photo.image_path.stem}", images_dir, labels_dir,
-                                       _copies(background_per_photo, rng), rng)
-                if split == "train" and close_ups_per_photo:
-                    _write_close_ups(photo, f"{voc_set.name}__{photo.image_path.stem}", images_dir, labels_dir,
-                                     _copies(close_ups_per_photo, rng), rng, imgsz, ignore_below)
+                if split == "train":
+                    stem = f"{voc_set.name}__{photo.image_path.stem}"
+                    backgrounds = _copies(background_per_photo, rng) if background_per_photo else 0
+                    _write_crops(photo, stem, "background", background_boxes(photo, backgrounds, rng) if backgrounds
+                                 else [], images_dir, labels_dir, imgsz, ignore_below)
+                    close_ups = _copies(close_ups_per_photo, rng) if close_ups_per_photo else 0
+                    _write_crops(photo, stem, "closeup", close_up_boxes(photo, close_ups, rng), images_dir,
+                                 labels_dir, imgsz, ignore_below)
     for index, image_path in enumerate(negative_images):
         stem = f"negative{index:05d}_{Path(image_path).stem}"
         _link(Path(image_path), out_dir / "images" / "train" / f"{stem}{Path(image_path).suffix}")
@@ -227,31 +229,22 @@ def _write_photo(photo: ScenePhoto, stem: str, copies: int, images_dir: Path, la
         (labels_dir / f"{copy_stem}.txt").write_text(labels)
 
 
-def _write_backgrounds(photo: ScenePhoto, stem: str, images_dir: Path, labels_dir: Path, count: int,
-                       rng: random.Random) -> None:
-    boxes = background_boxes(photo, count, rng) if count else []
-    if not boxes:
-        return
-    with Image.open(photo.image_path) as image:
-        rgb = image.convert("RGB")
-        for index, box in enumerate(boxes):
-            rgb.crop(tuple(round(v) for v in box)).resize((photo.width, photo.height), Image.BILINEAR).save(
-                images_dir / f"{stem}_background{index}.jpg", quality=92)
-            (labels_dir / f"{stem}_background{index}.txt").write_text("")
-
-
-def _write_close_ups(photo: ScenePhoto, stem: str, images_dir: Path, labels_dir: Path, count: int,
-                     rng: random.Random, imgsz: int, ignore_below: float) -> None:
-    regions = close_up_boxes(photo, count, rng) if count else []
+def _write_crops(photo: ScenePhoto, stem: str, kind: str, regions: Sequence[tuple[float, float, float, float]],
+                 images_dir: Path, labels_dir: Path, imgsz: int, ignore_below: float) -> None:
+    """Each region of the photo upscaled to the photo's size, as `<stem>_<kind><index>`, with the faces
+    inside it labelled (see `faces_in_region`; tiny ones painted out as in `write_yolo_dataset`)."""
     if not regions:
         return
     with Image.open(photo.image_path) as image:
         rgb = image.convert("RGB")
         for index, region in enumerate(regions):
-            kept, cut = faces_in_region(photo, region)
-            crop = ScenePhoto(photo.image_path, region[2] - region[0], region[3] - region[1], tuple(kept))
+            whole_pixels = (round(region[0]), round(region[1]), round(region[2]), round(region[3]))
+            kept, cut = faces_in_region(photo, whole_pixels)
+            crop = ScenePhoto(photo.image_path, whole_pixels[2] - whole_pixels[0], whole_pixels[3] - whole_pixels[1],
+                              tuple(kept))
             tiny = tiny_faces(crop, imgsz, ignore_below) if ignore_below else []
             labelled = [face for face in kept if face not in tiny]
-            paint_out(rgb.crop(region), cut + tiny).resize((photo.width, photo.height), Image.BILINEAR).save(
-                images_dir / f"{stem}_closeup{index}.jpg", quality=92)
-            (labels_dir / f"{stem}_closeup{index}.txt").write_text("\n".join(yolo_label_lines(crop, labelled)) + "\n")
+            paint_out(rgb.crop(whole_pixels), cut + tiny).resize((photo.width, photo.height), Image.BILINEAR).save(
+                images_dir / f"{stem}_{kind}{index}.jpg", quality=92)
+            (labels_dir / f"{stem}_{kind}{index}.txt").write_text(
+                "".join(line + "\n" for line in yolo_label_lines(crop, labelled)))
