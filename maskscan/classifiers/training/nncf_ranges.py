@@ -21,7 +21,11 @@ from maskscan.classifiers.openvino_runtime import openvino_release
 
 def import_nncf() -> ModuleType:
     """NNCF with its usage telemetry stubbed out (maskscan opens no connection of its own accord) and
-    its per-operation INFO messages off."""
+    its per-operation INFO messages off.
+
+    NNCF imports torch's C++-extension helper, which logs a warning when a CUDA build of torch finds
+    no GPU ("No CUDA runtime is found"): noise on every CPU-only machine, so it is silenced."""
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     import nncf
     import nncf.telemetry.decorator
     import nncf.telemetry.wrapper

@@ -35,9 +35,11 @@ def make_scenes(root: Path, count: int) -> Path:
 def test_tiny_training_completes_offline(tmp_path: Path, amp: bool) -> None:
     scenes = make_scenes(tmp_path / "voc", 24)
     config = DetectorTrainingConfig(voc_sets=(VocSet(scenes),), out_dir=tmp_path / "runs", init_weights=None, imgsz=128,
-                                    epochs=2, batch=8, workers=0, amp=amp)
+                                    epochs=2, batch=8, workers=0, amp=amp, background_per_photo=0.5,
+                                    close_ups_per_photo=0.5)
     best = train_detector(config)  # the session-wide socket guard fails this if anything goes online
     assert best.is_file()
+    assert list((tmp_path / "runs" / "dataset" / "images" / "train").glob("*_closeup*.jpg"))
     detector = YoloFaceDetector(best, imgsz=128, confidence=0.0001)
     boxes, scores = detector.detect_image(np.asarray(Image.open(scenes / "images" / "scene0.jpg")))
     assert boxes.shape[1] == 4 and len(boxes) == len(scores)
