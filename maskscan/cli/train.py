@@ -247,7 +247,8 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
                                         epochs=epochs, batch=batch_size, seed=seed, device=_ultralytics_device(device),
                                         workers=workers,
                                         background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
-                                        close_ups_per_photo=close_ups_per_photo, lr0=lr0, close_mosaic=close_mosaic, ignore_below=ignore_below, amp=amp,
+                                        close_ups_per_photo=close_ups_per_photo, lr0=lr0, close_mosaic=close_mosaic,
+                                        ignore_below=ignore_below, amp=amp,
                                         skipped_faces_teacher=CENTERFACE_THRESHOLD if label_skipped_faces else None,
                                         negative_images=_negative_frames(negative_footage, negative_fps,
                                                                          negative_until, out_dir / "negative-frames"))

@@ -107,8 +107,8 @@ a smaller part is painted out, neither a face to find nor background."""
 
 def close_up_boxes(photo: ScenePhoto, count: int, rng: random.Random, min_share: float = 0.3,
                    max_share: float = 0.6) -> list[tuple[int, int, int, int]]:
-    """Up to `count` whole-pixel regions of the photo, with its aspect ratio, each around one of its
-    larger faces (at least half as wide as its widest).
+    """`count` whole-pixel regions of the photo (none if it has no face), with its aspect ratio, each
+    around one of its larger faces (at least half as wide as its widest).
 
     Upscaled to full size they show crowds' larger faces at the sizes of close-ups: crowd photos have
     few faces of 64 px or more, and a detector trained on them at their native size learns the small
@@ -165,8 +165,8 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
     unmasked face `unmasked_repeat` times (unmasked faces are the minority), and
     `negative_images`: pictures known to show no face (for example frames of a camera's empty
     footage), with empty labels; `close_ups_per_photo` crops around a photo's larger faces, upscaled
-    to the photo's size, on average (see `close_up_boxes`). Faces narrower than `ignore_below` pixels at `imgsz` are
-    painted out in both splits (see `paint_out`). `mark_skipped_faces` (a teacher) finds the faces
+    to the photo's size, on average (see `close_up_boxes`). Faces narrower than `ignore_below`
+    pixels at `imgsz` are painted out in both splits (see `paint_out`). `mark_skipped_faces` (a teacher) finds the faces
     the annotators skipped as a photo's `unlabelled` regions; they are then labelled as faces in
     both splits, so neither the photo nor its background crops teach that they are background.
     Returns the data set YAML, which has no
@@ -197,8 +197,8 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
                 if split == "train":
                     stem = f"{voc_set.name}__{photo.image_path.stem}"
                     backgrounds = _copies(background_per_photo, rng) if background_per_photo else 0
-                    _write_crops(photo, stem, "background", background_boxes(photo, backgrounds, rng) if backgrounds
-                                 else [], images_dir, labels_dir, imgsz, ignore_below)
+                    _write_crops(photo, stem, "background", background_boxes(photo, backgrounds, rng), images_dir,
+                                 labels_dir, imgsz, ignore_below)
                     close_ups = _copies(close_ups_per_photo, rng) if close_ups_per_photo else 0
                     _write_crops(photo, stem, "closeup", close_up_boxes(photo, close_ups, rng), images_dir,
                                  labels_dir, imgsz, ignore_below)
