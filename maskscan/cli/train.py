@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 from maskscan.classifiers.arch_names import ARCHS
 from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD
 from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, SHIPPED_DETECTOR
+from maskscan.classifiers.training.close_ups import CLOSE_UP_KEPT_SHARE
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
 
@@ -184,6 +185,10 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 @click.option("--close-ups-per-photo", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Crops around a training photo's larger faces, upscaled to the photo's size, per photo on "
                    "average: crowds' large faces at close-up sizes.")
+@click.option("--close-up-kept-share", type=click.FloatRange(0, 1, min_open=True), default=CLOSE_UP_KEPT_SHARE,
+              show_default=True,
+              help="A face cut by a close-up's border stays a label when at least this share of it is inside "
+                   "(a smaller part is painted out).")
 @click.option("--lr0", type=click.FloatRange(0, min_open=True), help="Initial learning rate (AdamW); default: ultralytics' choice.")
 @click.option("--close-mosaic", type=click.IntRange(0), default=10, show_default=True,
               help="Final epochs without mosaic augmentation.")
@@ -209,7 +214,8 @@ def export_classifier_command(checkpoint: Path, output: Path) -> None:
 def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Path, model: str, init_weights: str,
                            imgsz: int, epochs: int, batch_size: int, seed: int, device: str, workers: int,
                            background_per_photo: float,
-                           unmasked_repeat: int, close_ups_per_photo: float, lr0: float | None, close_mosaic: int,
+                           unmasked_repeat: int, close_ups_per_photo: float, close_up_kept_share: float,
+                           lr0: float | None, close_mosaic: int,
                            negative_footage: tuple[tuple[Path, float | None], ...], negative_fps: float,
                            negative_until: float | None,
                            ignore_below: float, amp: bool, label_skipped_faces: bool, resume: Path | None) -> None:
@@ -247,7 +253,8 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
                                         epochs=epochs, batch=batch_size, seed=seed, device=_ultralytics_device(device),
                                         workers=workers,
                                         background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
-                                        close_ups_per_photo=close_ups_per_photo, lr0=lr0, close_mosaic=close_mosaic,
+                                        close_ups_per_photo=close_ups_per_photo,
+                                        close_up_kept_share=close_up_kept_share, lr0=lr0, close_mosaic=close_mosaic,
                                         ignore_below=ignore_below, amp=amp,
                                         skipped_faces_teacher=CENTERFACE_THRESHOLD if label_skipped_faces else None,
                                         negative_images=_negative_frames(negative_footage, negative_fps,

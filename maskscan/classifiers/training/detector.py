@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from maskscan.classifiers.training.close_ups import CLOSE_UP_KEPT_SHARE
 from maskscan.classifiers.training.yolo_dataset import VocSet, write_yolo_dataset
 from maskscan.classifiers.yolo_offline import import_ultralytics, require_local_weights
 
@@ -43,6 +44,8 @@ class DetectorTrainingConfig:
     """bfloat16 autocast (CUDA, or CPUs with AMX: about 3x faster there); weights stay float32."""
     close_ups_per_photo: float = 0.0
     """Crops around a training photo's larger faces, upscaled to its size, per photo on average."""
+    close_up_kept_share: float = CLOSE_UP_KEPT_SHARE
+    """A face cut by a close-up's border stays a label when at least this share of it is inside."""
     skipped_faces_teacher: float | None = None
     """Label the faces the annotators skipped: CenterFace's boxes at this score or above that overlap
     no labelled face (None: train on the labels as they are)."""
@@ -84,7 +87,8 @@ def train_detector(config: DetectorTrainingConfig) -> Path:
     data_yaml = write_yolo_dataset(config.voc_sets, config.out_dir / "dataset", config.background_per_photo,
                                    config.unmasked_repeat, config.seed, config.negative_images, config.imgsz,
                                    config.ignore_below, mark_skipped_faces=teacher,
-                                   close_ups_per_photo=config.close_ups_per_photo)
+                                   close_ups_per_photo=config.close_ups_per_photo,
+                                   close_up_kept_share=config.close_up_kept_share)
     model = ultralytics.YOLO(f"{config.model}.yaml")
     if config.init_weights is not None:
         model.load(str(require_local_weights(config.init_weights)))

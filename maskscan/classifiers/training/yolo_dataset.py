@@ -13,6 +13,7 @@ from PIL import Image
 
 from maskscan.classifiers.datasets.skipped_faces import unlabelled_as_faces
 from maskscan.classifiers.datasets.voc import FaceBox, ScenePhoto, load_scenes
+from maskscan.classifiers.training.close_ups import CLOSE_UP_KEPT_SHARE, close_up_boxes, faces_in_region
 
 
 @dataclass(frozen=True)
@@ -100,53 +101,6 @@ def background_boxes(photo: ScenePhoto, count: int, rng: random.Random, min_shar
     return boxes
 
 
-CLOSE_UP_KEPT_SHARE = 0.5
-"""A face cut by a close-up's border stays a (clipped) label when at least this share of it is inside;
-a smaller part is painted out, neither a face to find nor background."""
-
-
-def close_up_boxes(photo: ScenePhoto, count: int, rng: random.Random, min_share: float = 0.3,
-                   max_share: float = 0.6) -> list[tuple[int, int, int, int]]:
-    """`count` whole-pixel regions of the photo (none if it has no face), with its aspect ratio, each
-    around one of its larger faces (at least half as wide as its widest).
-
-    Upscaled to full size they show crowds' larger faces at the sizes of close-ups: crowd photos have
-    few faces of 64 px or more, and a detector trained on them at their native size learns the small
-    ones at the large ones' expense.
-    """
-    if not photo.faces:
-        return []
-    widest = max(face.width for face in photo.faces)
-    larger = [face for face in photo.faces if face.width >= widest / 2]
-    boxes = []
-    for _ in range(count):
-        face = rng.choice(larger)
-        share = min(1.0, max(rng.uniform(min_share, max_share), face.width / photo.width,
-                             (face.y2 - face.y1) / photo.height))
-        w, h = photo.width * share, photo.height * share
-        x = rng.uniform(max(0.0, face.x2 - w), max(0.0, min(face.x1, photo.width - w)))
-        y = rng.uniform(max(0.0, face.y2 - h), max(0.0, min(face.y1, photo.height - h)))
-        boxes.append((round(x), round(y), min(photo.width, round(x + w)), min(photo.height, round(y + h))))
-    return boxes
-
-
-def faces_in_region(photo: ScenePhoto, region: tuple[int, int, int, int],
-                    kept_share: float = CLOSE_UP_KEPT_SHARE) -> tuple[list[FaceBox], list[FaceBox]]:
-    """The photo's faces inside `region`, in the region's pixels, clipped to it: those kept as labels
-    (at least `kept_share` of the face inside) and those to paint out (a smaller part inside)."""
-    rx1, ry1, rx2, ry2 = region
-    kept, cut = [], []
-    for face in photo.faces:
-        x1, y1 = max(face.x1, rx1), max(face.y1, ry1)
-        x2, y2 = min(face.x2, rx2), min(face.y2, ry2)
-        if x2 <= x1 or y2 <= y1:
-            continue
-        inside = FaceBox(x1 - rx1, y1 - ry1, x2 - rx1, y2 - ry1, face.label)
-        share = (x2 - x1) * (y2 - y1) / max((face.x2 - face.x1) * (face.y2 - face.y1), 1e-9)
-        (kept if share >= kept_share else cut).append(inside)
-    return kept, cut
-
-
 def _copies(weight: float, rng: random.Random) -> int:
     whole = int(weight)
     return whole + (rng.random() < weight - whole)
@@ -156,7 +110,7 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
                        unmasked_repeat: int = 1, seed: int = 0, negative_images: Sequence[Path] = (),
                        imgsz: int = 512, ignore_below: float = 0.0,
                        mark_skipped_faces: Callable[[ScenePhoto], ScenePhoto] | None = None,
-                       close_ups_per_photo: float = 0.0) -> Path:
+                       close_ups_per_photo: float = 0.0, close_up_kept_share: float = CLOSE_UP_KEPT_SHARE) -> Path:
     """Lay out `images/{train,val}` and `labels/{train,val}` from one or more VOC sets.
 
     Each set keeps its fixed file-name-hash split (its test split is never written). File
@@ -165,7 +119,8 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
     unmasked face `unmasked_repeat` times (unmasked faces are the minority), and
     `negative_images`: pictures known to show no face (for example frames of a camera's empty
     footage), with empty labels; `close_ups_per_photo` crops around a photo's larger faces, upscaled
-    to the photo's size, on average (see `close_up_boxes`). Faces narrower than `ignore_below`
+    to the photo's size, on average (see `close_up_boxes`), keeping faces their border cuts as labels when
+    at least `close_up_kept_share` of the face is inside (see `faces_in_region`). Faces narrower than `ignore_below`
     pixels at `imgsz` are painted out in both splits (see `paint_out`). `mark_skipped_faces` (a teacher) finds the faces
     the annotators skipped as a photo's `unlabelled` regions; they are then labelled as faces in
     both splits, so neither the photo nor its background crops teach that they are background.
@@ -201,7 +156,7 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
                                  labels_dir, imgsz, ignore_below)
                     close_ups = _copies(close_ups_per_photo, rng) if close_ups_per_photo else 0
                     _write_crops(photo, stem, "closeup", close_up_boxes(photo, close_ups, rng), images_dir,
-                                 labels_dir, imgsz, ignore_below)
+                                 labels_dir, imgsz, ignore_below, close_up_kept_share)
     for index, image_path in enumerate(negative_images):
         stem = f"negative{index:05d}_{Path(image_path).stem}"
         _link(Path(image_path), out_dir / "images" / "train" / f"{stem}{Path(image_path).suffix}")
@@ -230,7 +185,8 @@ def _write_photo(photo: ScenePhoto, stem: str, copies: int, images_dir: Path, la
 
 
 def _write_crops(photo: ScenePhoto, stem: str, kind: str, regions: Sequence[tuple[float, float, float, float]],
-                 images_dir: Path, labels_dir: Path, imgsz: int, ignore_below: float) -> None:
+                 images_dir: Path, labels_dir: Path, imgsz: int, ignore_below: float,
+                 kept_share: float = CLOSE_UP_KEPT_SHARE) -> None:
     """Each region of the photo upscaled to the photo's size, as `<stem>_<kind><index>`, with the faces
     inside it labelled (see `faces_in_region`; tiny ones painted out as in `write_yolo_dataset`)."""
     if not regions:
@@ -239,7 +195,7 @@ def _write_crops(photo: ScenePhoto, stem: str, kind: str, regions: Sequence[tupl
         rgb = image.convert("RGB")
         for index, region in enumerate(regions):
             whole_pixels = (round(region[0]), round(region[1]), round(region[2]), round(region[3]))
-            kept, cut = faces_in_region(photo, whole_pixels)
+            kept, cut = faces_in_region(photo, whole_pixels, kept_share)
             crop = ScenePhoto(photo.image_path, whole_pixels[2] - whole_pixels[0], whole_pixels[3] - whole_pixels[1],
                               tuple(kept))
             tiny = tiny_faces(crop, imgsz, ignore_below) if ignore_below else []

@@ -36,7 +36,7 @@ def test_tiny_training_completes_offline(tmp_path: Path, amp: bool) -> None:
     scenes = make_scenes(tmp_path / "voc", 24)
     config = DetectorTrainingConfig(voc_sets=(VocSet(scenes),), out_dir=tmp_path / "runs", init_weights=None, imgsz=128,
                                     epochs=2, batch=8, workers=0, amp=amp, background_per_photo=0.5,
-                                    close_ups_per_photo=0.5)
+                                    close_ups_per_photo=0.5, close_up_kept_share=0.3)
     best = train_detector(config)  # the session-wide socket guard fails this if anything goes online
     assert best.is_file()
     assert list((tmp_path / "runs" / "dataset" / "images" / "train").glob("*_closeup*.jpg"))

@@ -3,11 +3,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from maskscan.classifiers.datasets.voc import FaceBox, ScenePhoto, parse_voc, split_of
-from maskscan.classifiers.training.yolo_dataset import (VocSet, _overlaps, background_boxes, close_up_boxes,
-                                                        faces_in_region, write_yolo_dataset, yolo_label_lines)
+from maskscan.classifiers.training.close_ups import faces_in_region
+from maskscan.classifiers.training.yolo_dataset import (VocSet, _overlaps, background_boxes, write_yolo_dataset,
+                                                        yolo_label_lines)
 from tests.classifiers.datasets.test_voc import write_voc
 
 CROWD = """<annotation><filename>{name}.jpg</filename><size><width>640</width><height>320</height></size>
@@ -120,25 +122,6 @@ def test_negative_images_join_the_train_split_with_empty_labels(tmp_path: Path) 
     assert not list((tmp_path / "yolo" / "images" / "val").glob("negative*"))
 
 
-def test_close_ups_hold_a_larger_face_at_the_photo_aspect_ratio() -> None:
-    faces = (FaceBox(10, 10, 14, 14, "face"), FaceBox(500, 200, 560, 260, "face"), FaceBox(100, 20, 104, 24, "face"))
-    photo = ScenePhoto(Path("crowd.jpg"), 640, 320, faces)
-    boxes = close_up_boxes(photo, 20, random.Random(3))
-    assert len(boxes) == 20
-    for x1, y1, x2, y2 in boxes:
-        assert 0 <= x1 and x2 <= 640 and 0 <= y1 and y2 <= 320
-        assert abs((x2 - x1) / (y2 - y1) - 2) < 0.05
-        assert 0.3 * 640 - 1 <= x2 - x1 <= 0.6 * 640 + 1
-        assert x1 <= 500 and 560 <= x2 and y1 <= 200 and 260 <= y2  # the 60-px face, never only the 4-px ones
-
-
-def test_a_face_cut_by_a_close_up_is_clipped_when_mostly_inside_and_painted_out_otherwise() -> None:
-    faces = (FaceBox(20, 20, 40, 40, "with_mask"), FaceBox(90, 20, 110, 40, "face"), FaceBox(95, 60, 120, 80, "face"))
-    kept, cut = faces_in_region(ScenePhoto(Path("p.jpg"), 200, 100, faces), (10, 10, 100, 70))
-    assert kept == [FaceBox(10, 10, 30, 30, "with_mask"), FaceBox(80, 10, 90, 30, "face")]  # half of the second
-    assert cut == [FaceBox(85, 50, 90, 60, "face")]  # a fifth of the third
-
-
 def test_close_up_crops_are_upscaled_with_their_faces_labelled(tmp_path: Path) -> None:
     names = [f"crowd{i}" for i in range(12)]
     write_crowds(tmp_path / "crowds", names)
@@ -195,3 +178,18 @@ def test_faces_a_teacher_marks_as_skipped_are_labelled_and_kept_out_of_backgroun
 
     write_yolo_dataset([tmp_path / "crowds"], tmp_path / "untaught", background_per_photo=3, ignore_below=6)
     assert backgrounds_showing_the_skipped_face(tmp_path / "untaught") > 0
+
+
+def test_close_ups_use_the_kept_share_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import maskscan.classifiers.training.yolo_dataset as yolo_dataset
+
+    shares = []
+
+    def recording(photo: ScenePhoto, region: tuple[int, int, int, int], kept_share: float):
+        shares.append(kept_share)
+        return faces_in_region(photo, region, kept_share)
+
+    monkeypatch.setattr(yolo_dataset, "faces_in_region", recording)
+    write_crowds(tmp_path / "crowds", [f"crowd{i}" for i in range(12)])
+    write_yolo_dataset([tmp_path / "crowds"], tmp_path / "yolo", close_ups_per_photo=1, close_up_kept_share=0.25)
+    assert shares and set(shares) == {0.25}
