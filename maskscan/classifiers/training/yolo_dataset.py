@@ -119,13 +119,13 @@ def write_yolo_dataset(voc_sets: Sequence[VocSet | Path], out_dir: Path, backgro
     unmasked face `unmasked_repeat` times (unmasked faces are the minority), and
     `negative_images`: pictures known to show no face (for example frames of a camera's empty
     footage), with empty labels; `close_ups_per_photo` crops around a photo's larger faces, upscaled
-    to the photo's size, on average (see `close_up_boxes`), keeping faces their border cuts as labels when
-    at least `close_up_kept_share` of the face is inside (see `faces_in_region`). Faces narrower than `ignore_below`
-    pixels at `imgsz` are painted out in both splits (see `paint_out`). `mark_skipped_faces` (a teacher) finds the faces
-    the annotators skipped as a photo's `unlabelled` regions; they are then labelled as faces in
-    both splits, so neither the photo nor its background crops teach that they are background.
-    Returns the data set YAML, which has no
-    `download:` key, so ultralytics never tries to fetch anything.
+    to the photo's size, on average (see `close_up_boxes`), keeping a face their border cuts as a label
+    when at least `close_up_kept_share` of it is inside (see `faces_in_region`). Faces narrower than
+    `ignore_below` pixels at `imgsz` are painted out in both splits (see `paint_out`).
+    `mark_skipped_faces` (a teacher) finds the faces the annotators skipped as a photo's `unlabelled`
+    regions; they are then labelled as faces in both splits, so neither the photo nor its background
+    crops teach that they are background. Returns the data set YAML, which has no `download:` key, so
+    ultralytics never tries to fetch anything.
     """
     out_dir = Path(out_dir).resolve()
     rng = random.Random(seed)
