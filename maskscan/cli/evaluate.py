@@ -12,6 +12,7 @@ from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD
 from maskscan.classifiers.evaluation.operating_point import DEFAULT_FOLDS
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
                                           DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
+from maskscan.cli.crop_options import UNLABELLED_AS_NO_MASK, UNLABELLED_MIN_WIDTH
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
 SPLIT = click.Choice(["val", "test", "train", "all"])
@@ -42,10 +43,12 @@ def evaluate() -> None:
 @DEVICE
 @click.option("--precision", "cpu_precision", type=click.Choice(("fp32", "int8")), default="fp32",
               show_default=True, help="int8: the classifier with its int8 ranges, on the CPU through OpenVINO.")
+@UNLABELLED_AS_NO_MASK
+@UNLABELLED_MIN_WIDTH
 @debug_option
 def evaluate_classifier_command(data: Path, classifier: str, split: str, threshold: float | None,
                                 choose_threshold: bool, folds: int, as_json: bool, device: str,
-                                cpu_precision: str) -> None:
+                                cpu_precision: str, unlabelled_as_no_mask: bool, unlabelled_min_width: float) -> None:
     """Loss, accuracy, precision, recall, F1, balanced accuracy and confusion matrix.
 
     DATA is an ImageFolder-style folder (WithMask|WithoutMask or with_mask|without_mask) or a
@@ -69,7 +72,8 @@ def evaluate_classifier_command(data: Path, classifier: str, split: str, thresho
         weights = classifier_weights(classifier)
         model = MaskClassifier.load(weights, chosen_device,
                                     int8=int8_ranges(chosen_device, cpu_precision, weights, "classifier"))
-        scored = score_crops(model, data, split)  # type: ignore[arg-type]
+        scored = score_crops(model, data, split, unlabelled_as_no_mask=unlabelled_as_no_mask,  # type: ignore[arg-type]
+                             unlabelled_min_width=unlabelled_min_width)
         report = {"data": str(data), "split": split, "classifier": model.name, "classifier_precision": model.precision,
                   "threshold": threshold,
                   **scored.metrics(threshold).as_dict()}

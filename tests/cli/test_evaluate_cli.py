@@ -67,3 +67,14 @@ def test_faces_nobody_boxed_are_ignored_with_a_teacher(tmp_path: Path) -> None:
     assert plain["detections"] > 0 and plain["true_positives"] == 0 and plain["unlabelled_faces"] == 0
     assert ignoring["unlabelled_faces"] > 0
     assert ignoring["detections"] < plain["detections"]
+
+
+def test_crowd_faces_of_unknown_mask_state_can_be_graded_as_unmasked(tmp_path: Path) -> None:
+    from tests.classifiers.datasets.test_crop_sets import crowd_folder
+
+    crowd = crowd_folder(tmp_path / "crowd")
+    graded = CliRunner().invoke(cli, ["evaluate", "classifier", str(crowd), "--split", "all", "--json",
+                                      "--unlabelled-as-no-mask", "--unlabelled-min-width", "5"])
+    assert graded.exit_code == 0, graded.output
+    report = json.loads(graded.output)
+    assert report["n"] == 3 and report["false_mask"] + report["true_no_mask"] == 2  # two unmasked, one masked

@@ -62,15 +62,20 @@ def load_crop_folder(root: Path, size: int) -> CropSet:
 
 
 def load_scene_crops(voc_root: Path, split: Split, policy: CropPolicy, scale: float = 1.0,
-                     size: int | None = None) -> CropSet:
+                     size: int | None = None, unlabelled_as_no_mask: bool = False,
+                     unlabelled_min_width: float = 0.0) -> CropSet:
     """The faces of the scene photos of one split whose mask state is labelled, cut with the
     pipeline's crop policy.
 
     `scale` > 1 cuts a wider square (room for random-crop jitter in training).
+    `unlabelled_as_no_mask` also takes the faces whose mask state was not labelled, at least
+    `unlabelled_min_width` pixels wide, as `no_mask`: right for WIDER FACE, whose photos predate
+    2020 (nearly nobody in them wears a mask).
     """
     images, labels, sources = [], [], []
     for photo in load_scenes(voc_root, split):
-        faces = [f for f in photo.faces if f.mask_state != "unknown"]
+        faces = [f for f in photo.faces if f.mask_state != "unknown"
+                 or (unlabelled_as_no_mask and f.width >= unlabelled_min_width)]
         if not faces:
             continue
         with Image.open(photo.image_path) as image:
@@ -85,9 +90,12 @@ def load_scene_crops(voc_root: Path, split: Split, policy: CropPolicy, scale: fl
     return CropSet(torch.cat(images), torch.tensor(labels, dtype=torch.int64), tuple(sources))
 
 
-def load_evaluation_crops(path: Path, policy: CropPolicy, split: Split = "val") -> CropSet:
-    """An ImageFolder-style crop folder, or the scene crops of a VOC folder (`annotations/`)."""
+def load_evaluation_crops(path: Path, policy: CropPolicy, split: Split = "val", unlabelled_as_no_mask: bool = False,
+                          unlabelled_min_width: float = 0.0) -> CropSet:
+    """An ImageFolder-style crop folder, or the scene crops of a VOC folder (`annotations/`; see
+    `load_scene_crops` for the two options)."""
     path = Path(path)
     if (path / "annotations").is_dir():
-        return load_scene_crops(path, split, policy)
+        return load_scene_crops(path, split, policy, unlabelled_as_no_mask=unlabelled_as_no_mask,
+                                unlabelled_min_width=unlabelled_min_width)
     return load_crop_folder(path, policy.size)

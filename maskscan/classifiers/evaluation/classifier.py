@@ -37,8 +37,10 @@ class ScoredCrops:
         return BinaryMetrics.from_predictions(torch.from_numpy(labels), torch.from_numpy(predictions), loss)
 
 
-def score_crops(classifier: MaskClassifier, data: Path, split: Split = "val", batch_size: int = 64) -> ScoredCrops:
-    crops = load_evaluation_crops(data, classifier.policy, split)
+def score_crops(classifier: MaskClassifier, data: Path, split: Split = "val", batch_size: int = 64,
+                unlabelled_as_no_mask: bool = False, unlabelled_min_width: float = 0.0) -> ScoredCrops:
+    """P(mask) for every crop of `data` (see `load_evaluation_crops` for the options)."""
+    crops = load_evaluation_crops(data, classifier.policy, split, unlabelled_as_no_mask, unlabelled_min_width)
     mask_probs = np.concatenate([
         classifier.predict(crops.images[start:start + batch_size].float() / 255)
         for start in range(0, len(crops), batch_size)

@@ -30,12 +30,21 @@ SCENE_JITTER_SCALE = 1.15
 """Training cuts scene faces this much wider than inference, then random-crops back (box jitter)."""
 
 
+@dataclass(frozen=True)
+class SceneSet:
+    """A VOC scene set and how often each of its training crops appears per epoch, on average, in
+    units of `scene_repeat` (0.1: a random tenth of them each epoch)."""
+
+    root: Path
+    weight: float = 1.0
+
+
 @dataclass
 class ClassifierTrainingConfig:
     arch: Arch
     out_dir: Path
     facemask_root: Path | None = None
-    scenes_root: Path | None = None
+    scene_sets: tuple[SceneSet, ...] = ()
     init: str = "random"
     """`random`, `imagenet` (torchvision download), `opennsfw` (resnet50), or a local state dict or maskscan
     checkpoint (every tensor whose shape fits is loaded, so a two-class checkpoint keeps its head)."""
@@ -52,6 +61,10 @@ class ClassifierTrainingConfig:
     """How often each scene training crop appears per epoch (they are few and the real domain)."""
     scene_no_mask_repeat: int = 1
     """Extra factor for unmasked scene crops (about one in five scene faces)."""
+    unlabelled_as_no_mask: bool = False
+    """Train scene faces whose mask state is not labelled (WIDER FACE) as `no_mask`."""
+    unlabelled_min_width: float = 10.0
+    """With `unlabelled_as_no_mask`: unlabelled faces narrower than this many pixels are left out."""
     low_res_prob: float = 0.5
     """Share of training crops shrunk to CCTV size (12-48 px) and scaled back up."""
     seed: int = 0
@@ -62,14 +75,21 @@ class ClassifierTrainingConfig:
     log_every: int = 20
 
     def to_dict(self) -> dict:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+        values = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+        values["scene_sets"] = [[str(s.root), s.weight] for s in self.scene_sets]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> "ClassifierTrainingConfig":
-        """Settings saved in a checkpoint; keys this version does not know are ignored."""
-        paths = {"out_dir", "facemask_root", "scenes_root"}
+        """Settings saved in a checkpoint; keys this version does not know are ignored. Checkpoints
+        from before several scene sets name their one set `scenes_root`."""
+        values = dict(values)
+        legacy_root = values.pop("scenes_root", None)
+        sets = values.pop("scene_sets", [[legacy_root, 1.0]] if legacy_root is not None else [])
+        paths = {"out_dir", "facemask_root"}
         known = {f.name for f in fields(cls)}
-        return cls(**{k: (Path(v) if k in paths and v is not None else v) for k, v in values.items() if k in known})
+        return cls(**{k: (Path(v) if k in paths and v is not None else v) for k, v in values.items() if k in known},
+                   scene_sets=tuple(SceneSet(Path(root), float(weight)) for root, weight in sets))
 
     @property
     def policy(self) -> CropPolicy:
@@ -134,33 +154,43 @@ class Augment:
         return torch.stack(out).float() / 255
 
 
-def load_training_sets(config: ClassifierTrainingConfig) -> tuple[CropSet | None, CropSet | None, dict[str, CropSet]]:
-    """(Face Mask 12K train, scene train, validation sets by name)."""
+def load_training_sets(config: ClassifierTrainingConfig) -> tuple[CropSet | None, list[CropSet], dict[str, CropSet]]:
+    """(Face Mask 12K train, each scene set's train crops, validation sets by name)."""
     jitter_size = round(config.input_size * SCENE_JITTER_SCALE)
-    facemask = scenes = None
+    facemask = None
     validation: dict[str, CropSet] = {}
     if config.facemask_root is not None:
         facemask = load_crop_folder(config.facemask_root / "Train", config.input_size)
         validation["facemask12k_val"] = load_crop_folder(config.facemask_root / "Validation", config.input_size)
-    if config.scenes_root is not None:
-        scenes = load_scene_crops(config.scenes_root, "train", config.policy, scale=SCENE_JITTER_SCALE, size=jitter_size)
-        validation["scenes_val"] = load_scene_crops(config.scenes_root, "val", config.policy)
-    if facemask is None and scenes is None:
-        raise ValueError("give at least one of the Face Mask 12K folder and the scenes folder")
+    scenes = []
+    for scene_set in config.scene_sets:
+        faces = {"unlabelled_as_no_mask": config.unlabelled_as_no_mask,
+                 "unlabelled_min_width": config.unlabelled_min_width}
+        scenes.append(load_scene_crops(scene_set.root, "train", config.policy, scale=SCENE_JITTER_SCALE,
+                                       size=jitter_size, **faces))
+        validation[f"{scene_set.root.name}_val"] = load_scene_crops(scene_set.root, "val", config.policy, **faces)
+    if facemask is None and not scenes:
+        raise ValueError("give at least one of the Face Mask 12K folder and a scenes folder")
     return facemask, scenes, validation
 
 
-def epoch_order(config: ClassifierTrainingConfig, facemask: CropSet | None, scenes: CropSet | None,
+def epoch_order(config: ClassifierTrainingConfig, facemask: CropSet | None, scenes: list[CropSet],
                 generator: torch.Generator) -> list[tuple[str, int]]:
-    """The shuffled (source, index) samples of one epoch."""
+    """The shuffled (source, index) samples of one epoch: `facemask` or `scenes<k>` for the k-th scene set.
+
+    A crop's copies are its set's weight times `scene_repeat` (times `scene_no_mask_repeat` if it is
+    unmasked); a fractional part is a chance of one more copy, drawn afresh each epoch."""
     order: list[tuple[str, int]] = []
     if facemask is not None:
         count = config.facemask_per_epoch or len(facemask)
         order += [("facemask", int(i)) for i in torch.randperm(len(facemask), generator=generator)[:count]]
-    if scenes is not None:
-        repeats = [config.scene_repeat * (config.scene_no_mask_repeat if label == 1 else 1)
-                   for label in scenes.labels.tolist()]
-        order += [("scenes", i) for i, count in enumerate(repeats) for _ in range(count)]
+    for k, (scene_set, crops) in enumerate(zip(config.scene_sets, scenes)):
+        copies = [scene_set.weight * config.scene_repeat * (config.scene_no_mask_repeat if label == 1 else 1)
+                  for label in crops.labels.tolist()]
+        if any(c != int(c) for c in copies):
+            draws = torch.rand(len(copies), generator=generator).tolist()
+            copies = [int(c) + (draw < c - int(c)) for c, draw in zip(copies, draws)]
+        order += [(f"scenes{k}", i) for i, count in enumerate(copies) for _ in range(int(count))]
     permutation = torch.randperm(len(order), generator=generator)
     return [order[int(i)] for i in permutation]
 
@@ -204,7 +234,7 @@ def train_classifier(config: ClassifierTrainingConfig, resume: Path | None = Non
 
     facemask, scenes, validation = load_training_sets(config)
     log.info("data: facemask train %s, scene train %s, validation %s",
-             len(facemask) if facemask else 0, len(scenes) if scenes else 0,
+             len(facemask) if facemask else 0, [len(crops) for crops in scenes],
              {k: len(v) for k, v in validation.items()})
     model = initial_state(config) if checkpoint is None else build_model(config.arch, config.input_size)
     device = torch.device(config.device)
@@ -226,7 +256,7 @@ def train_classifier(config: ClassifierTrainingConfig, resume: Path | None = Non
         log.info("resumed from %s at epoch %d", resume, start_epoch)
 
     augment = Augment(config.input_size, config.low_res_prob)
-    sources = {"facemask": facemask, "scenes": scenes}
+    sources = {"facemask": facemask, **{f"scenes{k}": crops for k, crops in enumerate(scenes)}}
     path = config.out_dir / "checkpoint.pt"
     for epoch in range(start_epoch, config.epochs):
         model.train()

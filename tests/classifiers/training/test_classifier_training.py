@@ -97,3 +97,31 @@ def test_mobilenet_v2_imagenet_init_is_torchvisions_file_offline(tmp_path: Path)
     backbone = [k for k in reference if not k.startswith("classifier.")]
     assert len(backbone) > 300 and all(torch.equal(state[k], reference[k]) for k in backbone)
     assert state["classifier.1.weight"].shape == (2, 1280)  # a fresh two-class head
+
+
+def test_scene_sets_are_drawn_by_weight_and_unmasked_crops_repeated(tmp_path: Path) -> None:
+    from maskscan.classifiers.datasets.crop_sets import CropSet
+    from maskscan.classifiers.training.classifier import SceneSet, epoch_order
+
+    def crop_set(labels: list[int]) -> CropSet:
+        return CropSet(torch.zeros((len(labels), 3, 4, 4), dtype=torch.uint8), torch.tensor(labels), ("x",) * len(labels))
+
+    whole, share = crop_set([0, 1] * 5), crop_set([1] * 2000)
+    settings = ClassifierTrainingConfig(arch="simple_cnn", out_dir=tmp_path, scene_repeat=2, scene_no_mask_repeat=3,
+                                        scene_sets=(SceneSet(tmp_path / "a", 1.0), SceneSet(tmp_path / "b", 0.05)))
+    order = epoch_order(settings, None, [whole, share], torch.Generator().manual_seed(0))
+    first = [i for source, i in order if source == "scenes0"]
+    assert sorted(first) == sorted([i for i in range(10) for _ in range(2 if i % 2 == 0 else 6)])
+    drawn = [i for source, i in order if source == "scenes1"]  # 0.05 x 2 x 3 = 0.3 copies each
+    assert len(set(drawn)) == len(drawn) and 500 <= len(drawn) <= 700
+
+
+def test_checkpoints_from_before_several_scene_sets_still_load(tmp_path: Path) -> None:
+    from maskscan.classifiers.training.classifier import SceneSet
+
+    legacy = {"arch": "resnet50", "out_dir": str(tmp_path), "facemask_root": None, "scenes_root": "/data/mask-scenes",
+              "scene_repeat": 2}
+    loaded = ClassifierTrainingConfig.from_dict(legacy)
+    assert loaded.scene_sets == (SceneSet(Path("/data/mask-scenes"), 1.0),) and loaded.scene_repeat == 2
+    again = ClassifierTrainingConfig.from_dict(loaded.to_dict())
+    assert again == loaded
