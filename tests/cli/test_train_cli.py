@@ -91,3 +91,17 @@ def test_int8_classifier_ranges_are_written_where_asked_and_say_how_they_were_ma
     last_line = result.stdout.strip().splitlines()[-1]  # after NNCF's progress bars
     assert last_line.startswith(f"{out}: {len(ranges.quantisers)} quantisers for mask_resnet50:")
     assert last_line.endswith("used with --precision int8 only")
+
+
+@pytest.mark.parametrize(("units", "amp", "device", "warned"), [(None, True, "cpu", True), ("AMX", True, "cpu", False),
+                                                                (None, False, "cpu", False),
+                                                                (None, True, "cuda", False)])
+def test_amp_on_a_cpu_that_emulates_bfloat16_is_warned_about(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str], units: str | None,
+                                                              amp: bool, device: str, warned: bool) -> None:
+    import maskscan.pipeline.loading as loading
+    from maskscan.cli.train import warn_if_bfloat16_is_emulated
+
+    monkeypatch.setattr(loading, "cpu_bfloat16_units", lambda: units)
+    warn_if_bfloat16_is_emulated(amp, device)
+    assert ("--amp on a CPU without bfloat16 units" in capsys.readouterr().err) is warned
