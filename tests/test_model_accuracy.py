@@ -26,7 +26,7 @@ from maskscan.classifiers.datasets.voc import load_scenes
 from maskscan.classifiers.evaluation.operating_point import DEFAULT_FOLDS
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
                                           DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
-from tests.conftest import shared_path
+from tests.conftest import needs_int8_units, shared_path
 
 TOLERANCE = 0.005
 PINNED = {
@@ -89,7 +89,8 @@ def shipped_classifier(precision: str) -> MaskClassifier:
 
 @pytest.mark.parametrize(("precision", "pinned"), [("float32", "classifier_scenes_val"),
                                                    ("bfloat16", "classifier_scenes_val_bfloat16"),
-                                                   ("int8", "classifier_scenes_val_int8")])
+                                                   pytest.param("int8", "classifier_scenes_val_int8",
+                                                                marks=needs_int8_units)])
 def test_classifier_on_scene_validation_crops(precision: str, pinned: str) -> None:
     """bfloat16 and int8 too: the pipeline runs the classifier in one of them on CPUs with AMX,
     AVX512_BF16 or VNNI."""
@@ -99,6 +100,7 @@ def test_classifier_on_scene_validation_crops(precision: str, pinned: str) -> No
     assert_not_below(metrics, PINNED[pinned])
 
 
+@needs_int8_units
 @pytest.mark.parametrize(("data", "split"), [(("mask-scenes",), "test"), (("facemask12k", "Test"), "val")],
                          ids=["mask-scenes-test", "facemask12k-test"])
 def test_the_int8_classifier_holds_float32_balanced_accuracy_on_the_test_sets(data: tuple[str, ...],
@@ -192,6 +194,7 @@ def test_detector_threshold_rule_held_out(detector_predictions: Callable[[str, s
     assert_not_below(detector_metrics(report["held_out"]), PINNED["detector_scenes_held_out"])
 
 
+@needs_int8_units
 def test_int8_detector_on_scene_validation_photos(teacher_predictions: Callable[[str, str], list]) -> None:
     from maskscan.classifiers.int8_ranges import Int8Ranges
     from maskscan.classifiers.shipped import int8_ranges_path

@@ -54,12 +54,14 @@ def test_int8_without_ranges_or_off_the_cpu_is_refused_by_name(weights: Path) ->
     assert int8_ranges(torch.device("cuda"), "auto", weights) is None
 
 
-def test_auto_takes_ranges_only_on_cpus_with_int8_instructions(weights: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_takes_ranges_only_on_cpus_with_int8_instructions(weights: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
     input_only_ranges(weights_id(weights)).save(int8_ranges_path(weights))
     monkeypatch.setattr(loading, "cpu_int8_units", lambda: None)
     assert int8_ranges(CPU, "auto", weights) is None
-    assert int8_ranges(CPU, "int8", weights) is not None  # asked for: runs anyway
+    with caplog.at_level(logging.WARNING):
+        assert int8_ranges(CPU, "int8", weights) is not None  # asked for: runs anyway, with a warning
+    assert "int8 detector on a CPU without VNNI or AMX" in caplog.text
     monkeypatch.setattr(loading, "cpu_int8_units", lambda: "AVX512_VNNI")
     assert int8_ranges(CPU, "auto", weights).weights == weights_id(weights)  # type: ignore[union-attr]
 

@@ -11,7 +11,7 @@ from maskscan.pipeline.decode import VideoSource, batched_frames
 from maskscan.pipeline.loading import Precision, load_pipeline
 from maskscan.pipeline.media import MediaFile
 from maskscan.pipeline.reference import ReferenceLoop
-from tests.conftest import shared_path
+from tests.conftest import needs_int8_units, shared_path
 
 MASK_THRESHOLD = mask_threshold_for(DEFAULT_CLASSIFIER)
 PROBABILITY_TOLERANCE = 0.12
@@ -89,6 +89,7 @@ def test_batched_pipeline_finds_and_labels_the_faces_of_the_reference_loop_on_re
     assert_agrees_with_reference(optimised, unoptimised, SCORE_MARGIN)
 
 
+@needs_int8_units
 def test_the_int8_classifier_labels_the_faces_of_the_reference_loop_within_its_tolerance(
         crowd_batches: list[list[np.ndarray]], unoptimised: list[FaceDetections],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,6 +107,7 @@ def test_the_int8_classifier_labels_the_faces_of_the_reference_loop_within_its_t
                                  probability_tolerance=INT8_CLASSIFIER_PROBABILITY_TOLERANCE)
 
 
+@needs_int8_units
 def test_the_int8_models_find_the_faces_of_the_reference_loop_within_their_tolerance(
         crowd_batches: list[list[np.ndarray]]) -> None:
     if not openvino_available():
