@@ -140,7 +140,8 @@ def train_classifier_command(arch: str, facemask: Path | None, scene_sets: tuple
         device = str(resolve_device(device))
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
-    warn_if_bfloat16_is_emulated(amp, device)
+    if resume is None:  # a resumed run keeps its checkpoint's --amp
+        warn_if_bfloat16_is_emulated(amp, torch_device_type=device.split(":")[0])
     _log_to(out_dir / "train.log")
     config = ClassifierTrainingConfig(
         arch=arch, out_dir=out_dir, facemask_root=facemask,  # type: ignore[arg-type]
@@ -242,7 +243,6 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
     from maskscan.classifiers.pretrained_files import centerface_onnx_path, yolo11n_coco_path
 
     os.environ.setdefault("YOLO_VERBOSE", "true")  # training progress is the point here
-    warn_if_bfloat16_is_emulated(amp, "cpu" if _ultralytics_device(device) == "cpu" else "cuda")
     if resume is not None:
         best = resume_detector(resume)
     else:
@@ -253,6 +253,8 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
                 centerface_onnx_path()
             except FileNotFoundError as exc:
                 raise CommandError(f"--label-skipped-faces needs CenterFace: {exc}", EXIT_USAGE) from exc
+        ultralytics_device = _ultralytics_device(device)
+        warn_if_bfloat16_is_emulated(amp, torch_device_type="cpu" if ultralytics_device == "cpu" else "cuda")
         init = {"coco": None, "none": None}.get(init_weights, Path(init_weights))
         if init_weights == "coco":
             try:
@@ -261,7 +263,7 @@ def train_detector_command(voc_sets: tuple[tuple[Path, float], ...], out_dir: Pa
                 raise CommandError(str(exc), EXIT_USAGE) from exc
         config = DetectorTrainingConfig(voc_sets=tuple(VocSet(path, weight) for path, weight in voc_sets),
                                         out_dir=out_dir, init_weights=init, model=model, imgsz=imgsz,
-                                        epochs=epochs, batch=batch_size, seed=seed, device=_ultralytics_device(device),
+                                        epochs=epochs, batch=batch_size, seed=seed, device=ultralytics_device,
                                         workers=workers,
                                         background_per_photo=background_per_photo, unmasked_repeat=unmasked_repeat,
                                         close_ups_per_photo=close_ups_per_photo,
@@ -393,12 +395,12 @@ def train_int8_classifier_command(voc_roots: tuple[Path, ...], classifier: str, 
     ranges = dataclasses.replace(calibrate_int8_classifier(model, crops.images, description), by_default=by_default)
     _save_ranges(ranges, out_path or int8_ranges_path(weights))
 
-def warn_if_bfloat16_is_emulated(amp: bool, device: str) -> None:
+def warn_if_bfloat16_is_emulated(amp: bool, torch_device_type: str) -> None:
     """`--amp` on a CPU without AMX or AVX512_BF16: torch emulates bfloat16 there, and a ResNet50
     step ran about 14 times slower than in float32 on an AVX2-only AMD EPYC (0.8 against 11 crops/s)."""
     from maskscan.pipeline.loading import cpu_bfloat16_units
 
-    if amp and device == "cpu" and cpu_bfloat16_units() is None:
+    if amp and torch_device_type == "cpu" and cpu_bfloat16_units() is None:
         click.echo("maskscan: warning: --amp on a CPU without bfloat16 units (AMX or AVX512_BF16): bfloat16 is "
                    "emulated here and far slower than float32; leave --amp out", err=True)
 

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from maskscan.classifiers.crops import CropPolicy
-from maskscan.classifiers.datasets.voc import Split, load_scenes
+from maskscan.classifiers.datasets.voc import UNLABELLED_MIN_WIDTH, Split, load_scenes
 
 _FOLDER_LABELS = {"withmask": 0, "with_mask": 0, "withoutmask": 1, "without_mask": 1}
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -63,7 +63,7 @@ def load_crop_folder(root: Path, size: int) -> CropSet:
 
 def load_scene_crops(voc_root: Path, split: Split, policy: CropPolicy, scale: float = 1.0,
                      size: int | None = None, unlabelled_as_no_mask: bool = False,
-                     unlabelled_min_width: float = 0.0) -> CropSet:
+                     unlabelled_min_width: float = UNLABELLED_MIN_WIDTH) -> CropSet:
     """The faces of the scene photos of one split whose mask state is labelled, cut with the
     pipeline's crop policy.
 
@@ -91,7 +91,7 @@ def load_scene_crops(voc_root: Path, split: Split, policy: CropPolicy, scale: fl
 
 
 def load_evaluation_crops(path: Path, policy: CropPolicy, split: Split = "val", unlabelled_as_no_mask: bool = False,
-                          unlabelled_min_width: float = 0.0) -> CropSet:
+                          unlabelled_min_width: float = UNLABELLED_MIN_WIDTH) -> CropSet:
     """An ImageFolder-style crop folder, or the scene crops of a VOC folder (`annotations/`; see
     `load_scene_crops` for the two options)."""
     path = Path(path)

@@ -26,7 +26,11 @@ MASKED_LABELS = frozenset({"with_mask"})
 """VOC labels that count as compliant. `mask_weared_incorrect` is *not* compliant."""
 UNMASKED_LABELS = frozenset({"without_mask", "mask_weared_incorrect"})
 UNKNOWN_STATE_LABELS = frozenset({"face"})
-"""A face whose mask state was not labelled (WIDER FACE): detector data only."""
+"""A face whose mask state was not labelled (WIDER FACE): detector data, unless a classifier is told
+to take it as unmasked (WIDER FACE predates 2020)."""
+UNLABELLED_MIN_WIDTH = 10.0
+"""Narrowest face of unknown mask state a classifier takes as `no_mask` (pixels): the project's evaluation
+floor; WIDER FACE boxes faces a few pixels wide, where no mask can be seen."""
 
 KNOWN_LABELS = MASKED_LABELS | UNMASKED_LABELS | UNKNOWN_STATE_LABELS
 

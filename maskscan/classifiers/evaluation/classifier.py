@@ -16,7 +16,7 @@ from maskscan.classifiers.datasets.crop_sets import load_evaluation_crops
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.evaluation.metrics import BinaryMetrics
 from maskscan.classifiers.evaluation.operating_point import THRESHOLD_GRID, cross_validate_threshold
-from maskscan.classifiers.datasets.voc import Split
+from maskscan.classifiers.datasets.voc import UNLABELLED_MIN_WIDTH, Split
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class ScoredCrops:
 
 
 def score_crops(classifier: MaskClassifier, data: Path, split: Split = "val", batch_size: int = 64,
-                unlabelled_as_no_mask: bool = False, unlabelled_min_width: float = 0.0) -> ScoredCrops:
+                unlabelled_as_no_mask: bool = False,
+                unlabelled_min_width: float = UNLABELLED_MIN_WIDTH) -> ScoredCrops:
     """P(mask) for every crop of `data` (see `load_evaluation_crops` for the options)."""
     crops = load_evaluation_crops(data, classifier.policy, split, unlabelled_as_no_mask, unlabelled_min_width)
     mask_probs = np.concatenate([

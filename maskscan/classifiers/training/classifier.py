@@ -21,6 +21,7 @@ from torchvision.transforms import v2
 from maskscan.classifiers.arch_names import Arch
 from maskscan.classifiers.architectures import build_model
 from maskscan.classifiers.datasets.crop_sets import CropSet, load_crop_folder, load_scene_crops
+from maskscan.classifiers.datasets.voc import UNLABELLED_MIN_WIDTH
 from maskscan.classifiers.crops import CropPolicy, normalize
 from maskscan.classifiers.evaluation.metrics import BinaryMetrics
 
@@ -63,7 +64,7 @@ class ClassifierTrainingConfig:
     """Extra factor for unmasked scene crops (about one in five scene faces)."""
     unlabelled_as_no_mask: bool = False
     """Train scene faces whose mask state is not labelled (WIDER FACE) as `no_mask`."""
-    unlabelled_min_width: float = 10.0
+    unlabelled_min_width: float = UNLABELLED_MIN_WIDTH
     """With `unlabelled_as_no_mask`: unlabelled faces narrower than this many pixels are left out."""
     low_res_prob: float = 0.5
     """Share of training crops shrunk to CCTV size (12-48 px) and scaled back up."""
@@ -163,9 +164,8 @@ def load_training_sets(config: ClassifierTrainingConfig) -> tuple[CropSet | None
         facemask = load_crop_folder(config.facemask_root / "Train", config.input_size)
         validation["facemask12k_val"] = load_crop_folder(config.facemask_root / "Validation", config.input_size)
     scenes = []
+    faces = {"unlabelled_as_no_mask": config.unlabelled_as_no_mask, "unlabelled_min_width": config.unlabelled_min_width}
     for scene_set in config.scene_sets:
-        faces = {"unlabelled_as_no_mask": config.unlabelled_as_no_mask,
-                 "unlabelled_min_width": config.unlabelled_min_width}
         scenes.append(load_scene_crops(scene_set.root, "train", config.policy, scale=SCENE_JITTER_SCALE,
                                        size=jitter_size, **faces))
         validation[f"{scene_set.root.name}_val"] = load_scene_crops(scene_set.root, "val", config.policy, **faces)

@@ -29,5 +29,5 @@ def test_unlabelled_faces_as_no_mask_keep_only_those_wide_enough(tmp_path: Path)
     root = crowd_folder(tmp_path)
     crops = load_scene_crops(root, "all", CropPolicy(32), unlabelled_as_no_mask=True, unlabelled_min_width=10)
     assert crops.labels.tolist() == [0, 1]  # the 6-px face is left out; the labelled face is kept
-    every = load_evaluation_crops(root, CropPolicy(32), "all", unlabelled_as_no_mask=True)
+    every = load_evaluation_crops(root, CropPolicy(32), "all", unlabelled_as_no_mask=True, unlabelled_min_width=0)
     assert every.labels.tolist() == [0, 1, 1] and every.sources == ("crowd.jpg",) * 3
