@@ -65,8 +65,9 @@ def main() -> None:
         photos = load_scenes(folder, "val")
         taught = list(predict_photos(photos, teacher))
         alone = list(predict_photos(photos, base.detect_image))
-        both = list(predict_photos(photos, lambda rgb: add_small_faces(
-            base.detect_image(rgb), large.detect_image(rgb), args.small_below, args.floor)))
+        both = [(photo, *add_small_faces((boxes, scores), (large_boxes, large_scores), args.small_below, args.floor))
+                for (photo, boxes, scores), (_, large_boxes, large_scores)
+                in zip(alone, predict_photos(photos, large.detect_image), strict=True)]
         report[folder.name] = {
             name: summary(evaluate_detections(mark_unlabelled_faces(predictions, taught, CENTERFACE_THRESHOLD),
                                               DETECTOR_CONFIDENCE))

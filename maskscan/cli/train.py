@@ -395,6 +395,7 @@ def train_int8_classifier_command(voc_roots: tuple[Path, ...], classifier: str, 
     ranges = dataclasses.replace(calibrate_int8_classifier(model, crops.images, description), by_default=by_default)
     _save_ranges(ranges, out_path or int8_ranges_path(weights))
 
+
 def warn_if_bfloat16_is_emulated(amp: bool, torch_device_type: str) -> None:
     """`--amp` on a CPU without AMX or AVX512_BF16: torch emulates bfloat16 there, and a ResNet50
     step ran about 14 times slower than in float32 on an AVX2-only AMD EPYC (0.8 against 11 crops/s)."""
