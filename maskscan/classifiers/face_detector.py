@@ -122,6 +122,11 @@ class YoloFaceDetector:
 
     def detect_image(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One (H, W, 3) uint8 RGB image: boxes (K, 4) and scores (K,) as arrays."""
-        writable = np.require(image, requirements="W")  # arrays from PIL are read-only
-        boxes, scores = self.detect(torch.from_numpy(writable).permute(2, 0, 1)[None])[0]
+        boxes, scores = self.detect(image_as_frames(image))[0]
         return boxes.cpu().numpy(), scores.cpu().numpy()
+
+
+def image_as_frames(image: np.ndarray) -> torch.Tensor:
+    """One (H, W, 3) uint8 RGB image as a batch of one (3, H, W) frame."""
+    writable = np.require(image, requirements="W")  # arrays from PIL are read-only
+    return torch.from_numpy(writable).permute(2, 0, 1)[None]

@@ -25,6 +25,12 @@ DETECTOR_CONFIDENCE = 0.30
 DETECTOR_MIN_PRECISION = 0.95
 """The detector's threshold rule: the lowest confidence whose precision reaches this."""
 DETECTOR_IOU = 0.5
+SMALL_FACE_IMGSZ = 960
+"""`--small-faces`: the input size of the detector's second pass (`maskscan.classifiers.small_face_pass`)."""
+SMALL_FACE_BELOW = 24.0
+"""A second-pass box is kept when narrower than this many pixels at the first pass's input size..."""
+SMALL_FACE_FLOOR = 0.5
+"""...and scoring at least this: below it, the larger pass's small boxes are mostly not faces."""
 PRIVACY_CONFIDENCE = 0.01
 """Detector confidence at which faces are hidden by `--anonymize` (recall first; chosen with
 benchmarks/anonymize_coverage.py on the mask-scenes validation split, README "Privacy")."""
@@ -57,6 +63,21 @@ def classifier_weights(name_or_path: str | Path) -> Path:
     """The weights file a `--classifier` choice means: a file, or a shipped classifier's name."""
     path = Path(name_or_path)
     return path if path.is_file() else shipped_classifier_path(str(name_or_path))
+
+
+def detector_run_id(weights: Path, imgsz: int, small_faces: bool) -> str:
+    """How a detector run is named in the database: its weights (:func:`weights_id`), then `@<imgsz>`
+    when the input size is not the shipped one and `+small-faces@<size>` with the second pass, as
+    either changes which faces are found."""
+    size = "" if imgsz == DETECTOR_IMGSZ else f"@{imgsz}"
+    second = f"+small-faces@{SMALL_FACE_IMGSZ}" if small_faces else ""
+    return weights_id(weights) + size + second
+
+
+def check_small_faces(imgsz: int) -> None:
+    """ValueError unless the detector's first pass (at `imgsz`) is smaller than the `--small-faces` one."""
+    if imgsz >= SMALL_FACE_IMGSZ:
+        raise ValueError(f"--small-faces runs a second pass at {SMALL_FACE_IMGSZ} px, so it needs --imgsz below that")
 
 
 def weights_id(path: Path) -> str:

@@ -11,7 +11,9 @@ import click
 from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD
 from maskscan.classifiers.evaluation.operating_point import DEFAULT_FOLDS
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
+                                          DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, SMALL_FACE_FLOOR,
+                                          SMALL_FACE_IMGSZ, check_small_faces, detector_run_id,
+                                          mask_threshold_for)
 from maskscan.cli.crop_options import UNLABELLED_AS_NO_MASK, UNLABELLED_MIN_WIDTH
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
@@ -117,6 +119,8 @@ def _echo_classifier_metrics(metrics: dict) -> None:
 @click.option("--detector-weights", "weights", type=click.Path(path_type=Path), default=SHIPPED_DETECTOR,
               help="A local ultralytics YOLO face model (.pt); default: the shipped one.")
 @click.option("--imgsz", type=click.IntRange(32), default=DETECTOR_IMGSZ, show_default=True)
+@click.option("--small-faces", is_flag=True,
+              help=f"With the second pass of `maskscan process --small-faces` ({SMALL_FACE_IMGSZ} px).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=DETECTOR_CONFIDENCE, show_default=True,
               help="Operating point for precision and recall.")
 @click.option("--split", type=SPLIT, default="val", show_default=True,
@@ -139,7 +143,8 @@ def _echo_classifier_metrics(metrics: dict) -> None:
 @click.option("--precision", "detector_precision", type=click.Choice(("fp32", "int8")), default="fp32",
               show_default=True, help="int8: the detector with its int8 ranges, on the CPU through OpenVINO.")
 @debug_option
-def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, threshold: float, split: str,
+def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, small_faces: bool, threshold: float,
+                              split: str,
                               min_face_width: float, centerface: bool, centerface_threshold: float,
                               ignore_unlabelled: bool, choose_threshold: bool, folds: int, min_precision: float, as_json: bool,
                               device: str, detector_precision: str) -> None:
@@ -154,6 +159,7 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
     from maskscan.classifiers.evaluation.detector import (cross_validate_detector_threshold,
                                                           mark_unlabelled_faces, predict_photos)
     from maskscan.classifiers.face_detector import YoloFaceDetector
+    from maskscan.classifiers.small_face_pass import TwoPassFaceDetector
     from maskscan.pipeline.loading import int8_ranges, resolve_device
 
     if centerface and ignore_unlabelled:
@@ -164,9 +170,13 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
         int8 = int8_ranges(chosen_device, detector_precision, weights)
         yolo = YoloFaceDetector(weights, imgsz, confidence=0.001, device=chosen_device,
                                 backend="torch" if int8 is None else "openvino", int8=int8)
+        if small_faces:
+            check_small_faces(imgsz)
+            yolo = TwoPassFaceDetector(yolo, YoloFaceDetector(weights, SMALL_FACE_IMGSZ, SMALL_FACE_FLOOR,
+                                                              device=chosen_device))
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
-    yolo_name = yolo.name if int8 is None else f"{yolo.name} int8"
+    yolo_name = detector_run_id(weights, imgsz, small_faces) + ("" if int8 is None else " int8")
     detectors: dict[str, tuple[object, float]] = {yolo_name: (yolo.detect_image, threshold)}
     if centerface or ignore_unlabelled:
         from maskscan.classifiers.evaluation.centerface import CenterFaceDetector

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          CPU_PRECISIONS,
-                                          PRIVACY_CONFIDENCE, SHIPPED_DETECTOR, SHIPPED_MASK_THRESHOLDS,
-                                          classifier_weights, mask_threshold_for, weights_id)
+                                          CPU_PRECISIONS, PRIVACY_CONFIDENCE, SHIPPED_DETECTOR,
+                                          SHIPPED_MASK_THRESHOLDS, SMALL_FACE_IMGSZ, check_small_faces,
+                                          classifier_weights, detector_run_id, mask_threshold_for, weights_id)
 from maskscan.classifiers.yolo_offline import require_local_weights
 from maskscan.cli import interrupts
 from maskscan.cli.database_option import db_option, open_engine
@@ -74,6 +74,9 @@ def _check_patterns(camera_pattern: str | None, time_pattern: str | None, zone_n
               help="A local ultralytics YOLO face model (.pt); default: the shipped one.")
 @click.option("--imgsz", "detector_imgsz", type=click.IntRange(32), default=DETECTOR_IMGSZ, show_default=True,
               help="Detector input size.")
+@click.option("--small-faces", is_flag=True,
+              help=f"Also run the detector at {SMALL_FACE_IMGSZ} px for faces too small at --imgsz (crowds; "
+                   "several times the detector's time, see README).")
 @click.option("--classifier", default=DEFAULT_CLASSIFIER, show_default=True,
               help="A shipped mask classifier by name, or a .safetensors file.")
 @click.option("--face-conf", type=click.FloatRange(0, 1), default=DETECTOR_CONFIDENCE, show_default=True,
@@ -114,7 +117,8 @@ def _check_patterns(camera_pattern: str | None, time_pattern: str | None, zone_n
 def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | None, device: str,
             cpu_precision: str, batch_size: int,
             sample_fps: float, clips_dir: Path, no_clips: bool, pre_roll: float, post_roll: float,
-            detector_weights: Path, detector_imgsz: int, classifier: str, face_conf: float, mask_threshold: float | None,
+            detector_weights: Path, detector_imgsz: int, small_faces: bool, classifier: str, face_conf: float,
+            mask_threshold: float | None,
             force: bool, claim_timeout: float, max_attempts: int, camera_pattern: str | None, time_pattern: str | None,
             zone_name: str, settle_s: float, anonymize: str, privacy_conf: float, decoders: int, as_json: bool,
             quiet: bool) -> None:
@@ -130,8 +134,11 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
     if not DEVICE_PATTERN.fullmatch(device):
         raise CommandError(f"unsupported device {device!r} (auto, cpu, cuda or cuda:N)", EXIT_USAGE)
     try:
-        names = weights_id(require_local_weights(detector_weights)), weights_id(classifier_weights(classifier))
-    except FileNotFoundError as exc:
+        if small_faces:
+            check_small_faces(detector_imgsz)
+        names = (detector_run_id(require_local_weights(detector_weights), detector_imgsz, small_faces),
+                 weights_id(classifier_weights(classifier)))
+    except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
     media, problems = discover(list(paths), glob_pattern)
     progress = ConsoleProgress(quiet, media)
@@ -142,7 +149,7 @@ def process(paths: tuple[Path, ...], db_url: str | None, glob_pattern: str | Non
 
         return load_pipeline(resolve_device(device), detector_weights, classifier, face_conf, threshold, detector_imgsz,
                              privacy_confidence=None if anonymize == "none" else privacy_conf,
-                             cpu_precision=cpu_precision)
+                             cpu_precision=cpu_precision, small_faces=small_faces)
 
     threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold
     pipeline = DeferredPipeline(*names, face_conf, threshold, load)

@@ -12,8 +12,10 @@ from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.int8_ranges import Int8Ranges, Int8RangesError
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.openvino_runtime import openvino_available
-from maskscan.classifiers.shipped import (DETECTOR_IMGSZ, DETECTOR_IOU, CPU_PRECISIONS, classifier_weights,
-                                         int8_ranges_path, mask_threshold_for, weights_id)
+from maskscan.classifiers.shipped import (DETECTOR_IMGSZ, DETECTOR_IOU, CPU_PRECISIONS, SMALL_FACE_FLOOR,
+                                         SMALL_FACE_IMGSZ, classifier_weights, int8_ranges_path, mask_threshold_for,
+                                         weights_id)
+from maskscan.classifiers.small_face_pass import TwoPassFaceDetector
 from maskscan.pipeline.inference import FaceMaskPipeline
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,8 @@ def _usable_int8_ranges(device: torch.device, weights: Path, model: str) -> tupl
 def load_pipeline(device: torch.device, detector_weights: Path, classifier: str, face_confidence: float,
                   mask_threshold: float | None = None, detector_imgsz: int = DETECTOR_IMGSZ,
                   precision: Precision | None = None, backend: str | None = None,
-                  privacy_confidence: float | None = None, cpu_precision: str = "auto") -> FaceMaskPipeline:
+                  privacy_confidence: float | None = None, cpu_precision: str = "auto",
+                  small_faces: bool = False) -> FaceMaskPipeline:
     """Both models on one device, by default at :func:`inference_precision`, the detector through
     :func:`detector_backend`, faces labelled at the classifier's own operating point unless
     `mask_threshold` is given. With a `privacy_confidence` below `face_confidence` the detector
@@ -136,7 +139,9 @@ def load_pipeline(device: torch.device, detector_weights: Path, classifier: str,
     same). Each model runs in int8 as :func:`int8_ranges` decides for `cpu_precision` (neither
     when `backend` asks for PyTorch); int8 ranges that do not fit the network (another OpenVINO
     version) fall back to float32 with a warning under `auto`. Weights that OpenVINO cannot convert (a
-    user's unusual model) fall back to PyTorch with a warning, unless `backend` asked for OpenVINO."""
+    user's unusual model) fall back to PyTorch with a warning, unless `backend` asked for OpenVINO.
+    `small_faces` adds the second detector pass of :mod:`maskscan.classifiers.small_face_pass`, on the
+    first pass's backend, in float32."""
     precision = precision or inference_precision(device)
     if backend == "torch" and cpu_precision == "int8":
         raise ValueError("the int8 models run through OpenVINO, not PyTorch")
@@ -165,6 +170,10 @@ def load_pipeline(device: torch.device, detector_weights: Path, classifier: str,
         log.warning("%s: OpenVINO could not convert the detector (%s: %s); running it in PyTorch",
                     detector_weights, type(exc).__name__, exc)
         detector = detector_on("torch")
+    if small_faces:
+        second = YoloFaceDetector(detector_weights, SMALL_FACE_IMGSZ, SMALL_FACE_FLOOR, DETECTOR_IOU, device,
+                                  precision.detector, detector.backend)
+        detector = TwoPassFaceDetector(detector, second)
     mask_classifier = _load_classifier(classifier, device, precision.classifier,
                                        "fp32" if backend == "torch" else cpu_precision)
     threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold

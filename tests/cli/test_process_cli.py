@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from maskscan.classifiers.shipped import SHIPPED_DETECTOR
+from maskscan.classifiers.shipped import SHIPPED_DETECTOR, weights_id
 from maskscan.cli.main import cli
 from tests.conftest import shared_path
 from tests.factories import CONTAINERS, scripted_frames, write_video
@@ -124,6 +124,29 @@ def test_usage_errors_exit_2(footage: Path) -> None:
     assert run("process", str(footage), "--sample-fps", "-1")[0] == 2
     code, _, err = run("process", str(footage / "cameras" / "clip.mp4"), "--detector-weights", "yolo11n.pt")
     assert code == 2 and "never downloads" in err
+
+
+def test_the_small_face_pass_is_a_result_of_its_own(footage: Path, tmp_path: Path) -> None:
+    """Another detector run finds other faces: its results must not be taken for the plain run's."""
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    still = str(footage / "cameras" / "still.jpg")
+    assert run("process", still, "--db", db, "--no-clips")[0] == 0
+    code, out, err = run("process", still, "--db", db, "--no-clips", "--json", "--small-faces")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["files"][0]["status"] == "done"
+    plain = weights_id(SHIPPED_DETECTOR)
+    assert summary["detector"] == f"{plain}+small-faces@960"
+    code, out, _ = run("process", still, "--db", db, "--no-clips", "--json", "--imgsz", "640")
+    assert json.loads(out)["files"][0]["status"] == "done"
+    engine = create_engine(db)
+    with engine.connect() as connection:
+        detectors = connection.execute(text("SELECT detector FROM videos ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert detectors == [plain, f"{plain}+small-faces@960", f"{plain}@640"]
+    code, _, err = run("process", still, "--db", db, "--small-faces", "--imgsz", "960")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "--small-faces runs a second pass at 960 px, so it needs --imgsz below that" in err
 
 
 def test_int8_without_ranges_is_one_line_and_touches_no_file(footage: Path, tmp_path: Path) -> None:
