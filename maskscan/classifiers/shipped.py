@@ -25,11 +25,11 @@ DETECTOR_CONFIDENCE = 0.30
 DETECTOR_MIN_PRECISION = 0.95
 """The detector's threshold rule: the lowest confidence whose precision reaches this."""
 DETECTOR_IOU = 0.5
-SMALL_FACE_IMGSZ = 960
+SMALL_FACE_IMGSZ = 768
 """`--small-faces`: the input size of the detector's second pass (`maskscan.classifiers.small_face_pass`)."""
-SMALL_FACE_BELOW = 24.0
+SMALL_FACE_BELOW = 32.0
 """A second-pass box is kept when narrower than this many pixels at the first pass's input size..."""
-SMALL_FACE_FLOOR = 0.5
+SMALL_FACE_FLOOR = 0.4
 """...and scoring at least this: below it, the larger pass's small boxes are mostly not faces."""
 PRIVACY_CONFIDENCE = 0.01
 """Detector confidence at which faces are hidden by `--anonymize` (recall first; chosen with

@@ -47,14 +47,15 @@ def test_two_passes_join_per_frame_at_the_frames_own_scale() -> None:
     # 80 px of 1920 is 21 px at 512 (joins); 100 px is 27 px (does not)
     second = FixedDetector(name="face:abc", imgsz=960,
                            found=(boxes((0, 0, 80, 80), (1000, 0, 1100, 100)), torch.tensor([0.7, 0.7])))
-    detector = TwoPassFaceDetector(first, second)  # type: ignore[arg-type]
+    detector = TwoPassFaceDetector(first, second, below=24, floor=0.5)  # type: ignore[arg-type]
     frames = [torch.zeros(3, 1080, 1920, dtype=torch.uint8)] * 2
     results = detector.detect(frames)
     assert len(results) == 2
     for found, scores in results:
         assert found.tolist() == [[500, 500, 700, 700], [0, 0, 80, 80]]
     assert detector.detect([]) == []
-    assert (detector.below, detector.floor) == (SMALL_FACE_BELOW, SMALL_FACE_FLOOR)
+    defaults = TwoPassFaceDetector(first, second)  # type: ignore[arg-type]
+    assert (defaults.below, defaults.floor) == (SMALL_FACE_BELOW, SMALL_FACE_FLOOR)
     assert (detector.name, detector.confidence) == ("face:abc", 0.3)
 
 

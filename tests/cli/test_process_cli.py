@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from maskscan.classifiers.shipped import SHIPPED_DETECTOR, weights_id
+from maskscan.classifiers.shipped import SHIPPED_DETECTOR, SMALL_FACE_IMGSZ, weights_id
 from maskscan.cli.main import cli
 from tests.conftest import shared_path
 from tests.factories import CONTAINERS, scripted_frames, write_video
@@ -136,17 +136,17 @@ def test_the_small_face_pass_is_a_result_of_its_own(footage: Path, tmp_path: Pat
     summary = json.loads(out)
     assert summary["files"][0]["status"] == "done"
     plain = weights_id(SHIPPED_DETECTOR)
-    assert summary["detector"] == f"{plain}+small-faces@960"
+    assert summary["detector"] == f"{plain}+small-faces@{SMALL_FACE_IMGSZ}"
     code, out, _ = run("process", still, "--db", db, "--no-clips", "--json", "--imgsz", "640")
     assert json.loads(out)["files"][0]["status"] == "done"
     engine = create_engine(db)
     with engine.connect() as connection:
         detectors = connection.execute(text("SELECT detector FROM videos ORDER BY id")).scalars().all()
     engine.dispose()
-    assert detectors == [plain, f"{plain}+small-faces@960", f"{plain}@640"]
-    code, _, err = run("process", still, "--db", db, "--small-faces", "--imgsz", "960")
+    assert detectors == [plain, f"{plain}+small-faces@{SMALL_FACE_IMGSZ}", f"{plain}@640"]
+    code, _, err = run("process", still, "--db", db, "--small-faces", "--imgsz", str(SMALL_FACE_IMGSZ))
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert "--small-faces runs a second pass at 960 px, so it needs --imgsz below that" in err
+    assert f"--small-faces runs a second pass at {SMALL_FACE_IMGSZ} px, so it needs --imgsz below that" in err
 
 
 def test_int8_without_ranges_is_one_line_and_touches_no_file(footage: Path, tmp_path: Path) -> None:
