@@ -2,7 +2,7 @@
 
     python benchmarks/throughput.py VIDEO [--sample-fps 5] [--device cpu] [--batch-size 16] [--repeats 3]
                                           [--float32] [--torch-detector] [--precision auto|fp32|int8]
-                                          [--clips [--anonymize MODE]] [--json]
+                                          [--clips [--anonymize MODE]] [--small-faces] [--json]
 
 Each mode runs in its own process (so peak memory is its own), `--repeats` times (the median
 run is reported), on the same file, with the same sampling and the same shipped models:
@@ -14,7 +14,8 @@ run is reported), on the same file, with the same sampling and the same shipped 
           and detector backend, as `maskscan process` runs them (`--precision` as there:
           auto takes each model's int8 ranges only on CPUs with VNNI or AMX and only ranges marked
           for default use, int8 whenever it can; `--float32` forces float32
-          for both models, `--torch-detector` PyTorch for the float32 detector)
+          for both models, `--torch-detector` PyTorch for the float32 detector,
+          `--small-faces` the detector's second pass)
   naive   what users write by hand (maskscan.pipeline.reference): per frame, ultralytics
           `predict`, then each face cut and classified alone (batch 1 everywhere)
 """
@@ -95,7 +96,7 @@ def _pipeline(media, args, noop: bool) -> int:  # noqa: ANN001
     else:
         pipeline = load_pipeline(device, SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
                                  precision=_precision(args), backend=_backend(args),
-                                 cpu_precision=_cpu_precision(args))
+                                 cpu_precision=_cpu_precision(args), small_faces=args.small_faces)
         args.detector_precision_used = f"{pipeline.detector.precision} ({pipeline.detector.backend})"
         args.classifier_precision_used = pipeline.classifier.precision
     engine = database.create_db_engine("sqlite://")
@@ -164,6 +165,7 @@ def main() -> None:
     parser.add_argument("--torch-detector", action="store_true", help="Run the full pipeline's detector in PyTorch.")
     parser.add_argument("--precision", choices=["auto", "fp32", "int8"], default="auto",
                         help="The full pipeline's models' precision on a CPU, as `maskscan process --precision`.")
+    parser.add_argument("--small-faces", action="store_true", help="The full pipeline with `--small-faces`.")
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -175,14 +177,14 @@ def main() -> None:
         command = [sys.executable, __file__, args.video, "--sample-fps", str(args.sample_fps), "--device", args.device,
                    "--batch-size", str(args.batch_size), "--mode", mode]
         command += [flag for flag, on in (("--float32", args.float32), ("--torch-detector", args.torch_detector),
-                                          ("--clips", args.clips)) if on]
+                                          ("--clips", args.clips), ("--small-faces", args.small_faces)) if on]
         command += ["--anonymize", args.anonymize, "--precision", args.precision]
         runs = sorted((json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
                        for _ in range(args.repeats)), key=lambda run: run["seconds"])
         rows[mode] = runs[len(runs) // 2]
     summary = {
         "video": args.video, "sample_fps": args.sample_fps, "device": args.device, "batch_size": args.batch_size,
-        "repeats": args.repeats,
+        "repeats": args.repeats, "small_faces": args.small_faces,
         "machine": describe_device(torch.device(args.device)), "cpu_threads": torch.get_num_threads(), "modes": rows,
         "precision": {model: dtype_name(dtype) for model, dtype in vars(_precision(args)).items()}
                      | ({"detector": rows["full"]["detector_precision"], "classifier": rows["full"]["classifier_precision"]}

@@ -44,7 +44,8 @@ class TwoPassFaceDetector:
             raise ValueError(f"both passes must run the same weights, not {first.name} and {second.name}")
         self.first, self.second = first, second
         self.below, self.floor = below, floor
-        self.name, self.confidence, self.precision = first.name, first.confidence, first.precision
+        self.name, self.confidence, self.precision, self.backend = (first.name, first.confidence, first.precision,
+                                                                    first.backend)
 
     @torch.inference_mode()
     def detect(self, frames: Sequence[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
