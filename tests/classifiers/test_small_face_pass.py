@@ -42,7 +42,7 @@ class FixedDetector(SimpleNamespace):
 
 
 def test_two_passes_join_per_frame_at_the_frames_own_scale() -> None:
-    first = FixedDetector(name="face:abc", confidence=0.3, precision="float32", imgsz=512, iou=0.5,
+    first = FixedDetector(name="face:abc", confidence=0.3, precision="float32", backend="torch", imgsz=512, iou=0.5,
                           found=(boxes((500, 500, 700, 700)), torch.tensor([0.9])))
     # 80 px of 1920 is 21 px at 512 (joins); 100 px is 27 px (does not)
     second = FixedDetector(name="face:abc", imgsz=960,
@@ -61,5 +61,5 @@ def test_two_passes_join_per_frame_at_the_frames_own_scale() -> None:
 
 def test_both_passes_must_run_the_same_weights() -> None:
     with pytest.raises(ValueError, match="same weights"):
-        TwoPassFaceDetector(FixedDetector(name="face:abc", confidence=0.3, precision="float32"),  # type: ignore[arg-type]
+        TwoPassFaceDetector(FixedDetector(name="face:abc"),  # type: ignore[arg-type]
                             FixedDetector(name="other:def"))  # type: ignore[arg-type]

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from maskscan.classifiers.shipped import mask_threshold_for
+from maskscan.classifiers.shipped import SMALL_FACE_IMGSZ, mask_threshold_for
 from maskscan.cli.main import cli
 from tests.classifiers.training.test_detector_training import make_scenes
 from tests.conftest import shared_path
@@ -78,3 +78,31 @@ def test_crowd_faces_of_unknown_mask_state_can_be_graded_as_unmasked(tmp_path: P
     assert graded.exit_code == 0, graded.output
     report = json.loads(graded.output)
     assert report["n"] == 3 and report["false_mask"] + report["true_no_mask"] == 2  # two unmasked, one masked
+
+
+def test_the_small_face_pass_finds_more_faces_of_a_crowd_photo(tmp_path: Path) -> None:
+    """A WIDER FACE protest photo (validation split) with 52 faces of 10 px or more, 46 of them under 20 px."""
+    name = "2_Demonstration_Demonstration_Or_Protest_2_746"
+    crowd = shared_path("wider-crowds")
+    voc = tmp_path / "voc"
+    (voc / "annotations").mkdir(parents=True)
+    (voc / "images").mkdir()
+    (voc / "images" / f"{name}.jpg").write_bytes((crowd / "images" / f"{name}.jpg").read_bytes())
+    (voc / "annotations" / f"{name}.xml").write_bytes((crowd / "annotations" / f"{name}.xml").read_bytes())
+
+    def metrics(*extra: str) -> tuple[str, dict]:
+        result = CliRunner().invoke(cli, ["evaluate", "detector", str(voc), "--split", "all", "--json", *extra])
+        assert result.exit_code == 0, result.output
+        ((model, measured),) = json.loads(result.output)["sets"]["voc"].items()
+        return model, measured
+
+    (plain_name, plain), (name_with_pass, with_pass) = metrics(), metrics("--small-faces")
+    assert name_with_pass == f"{plain_name}+small-faces@{SMALL_FACE_IMGSZ}"
+    assert with_pass["true_positives"] > plain["true_positives"]
+    assert with_pass["recall_by_width"]["<16"]["recall"] > plain["recall_by_width"]["<16"]["recall"]
+    assert with_pass["recall_by_width"]["32-64"]["found"] == plain["recall_by_width"]["32-64"]["found"]
+
+    result = CliRunner().invoke(cli, ["evaluate", "detector", str(voc), "--small-faces", "--imgsz",
+                                      str(SMALL_FACE_IMGSZ)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"--small-faces runs a second pass at {SMALL_FACE_IMGSZ} px" in result.output

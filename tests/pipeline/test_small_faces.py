@@ -21,7 +21,8 @@ def crowd_frames() -> list[np.ndarray]:
         return [frame.image for batch in batched_frames(source, batch_size=4) for frame in batch]
 
 
-def test_the_small_face_pass_keeps_every_face_and_adds_only_small_confident_ones(crowd_frames: list[np.ndarray]) -> None:
+def test_the_small_face_pass_keeps_every_face_and_adds_only_small_confident_ones(
+        crowd_frames: list[np.ndarray]) -> None:
     def pipeline(small_faces: bool):
         return load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
                              cpu_precision="fp32", small_faces=small_faces)
