@@ -18,14 +18,12 @@ import itertools
 import json
 from pathlib import Path
 
-import torch
-
 from maskscan.classifiers.datasets.voc import load_scenes
 from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD, CenterFaceDetector
 from maskscan.classifiers.evaluation.detector import evaluate_detections, mark_unlabelled_faces, predict_photos
 from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.shipped import DETECTOR_CONFIDENCE, DETECTOR_IMGSZ, DETECTOR_IOU, SHIPPED_DETECTOR
-from maskscan.classifiers.small_face_pass import add_small_faces
+from maskscan.classifiers.small_face_pass import join_photo_predictions
 
 
 def summary(metrics: dict) -> dict[str, float | int]:
@@ -57,12 +55,8 @@ def main() -> None:
         for size, second in seconds.items():
             extra = list(predict_photos(photos, second.detect_image))
             for below, floor in itertools.product(args.below, args.floors):
-                grid[f"{size} <{below:g} >={floor:g}"] = [
-                    (photo, *(tensor.numpy() for tensor in add_small_faces(
-                        (torch.from_numpy(boxes), torch.from_numpy(scores)),
-                        (torch.from_numpy(more_boxes), torch.from_numpy(more_scores)),
-                        DETECTOR_IMGSZ / max(photo.width, photo.height), below, floor, DETECTOR_IOU)))
-                    for (photo, boxes, scores), (_, more_boxes, more_scores) in zip(alone, extra, strict=True)]
+                grid[f"{size} <{below:g} >={floor:g}"] = join_photo_predictions(alone, extra, DETECTOR_IMGSZ, below,
+                                                                                floor, DETECTOR_IOU)
         report[folder.name] = {
             name: summary(evaluate_detections(mark_unlabelled_faces(predictions, taught, CENTERFACE_THRESHOLD),
                                               DETECTOR_CONFIDENCE))

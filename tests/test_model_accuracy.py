@@ -27,7 +27,7 @@ from maskscan.classifiers.evaluation.operating_point import DEFAULT_FOLDS
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
                                           DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, SMALL_FACE_FLOOR, SMALL_FACE_IMGSZ,
                                           mask_threshold_for)
-from maskscan.classifiers.small_face_pass import TwoPassFaceDetector
+from maskscan.classifiers.small_face_pass import join_photo_predictions
 from tests.conftest import needs_int8_units, shared_path
 
 TOLERANCE = 0.005
@@ -178,7 +178,7 @@ def teacher_predictions() -> Callable[[str, str], list]:
     return predictions
 
 
-def marked_predictions(detector: YoloFaceDetector | TwoPassFaceDetector, teacher_predictions: Callable[[str, str], list],
+def marked_predictions(detector: YoloFaceDetector, teacher_predictions: Callable[[str, str], list],
                        set_name: str, split: str) -> list:
     from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD
 
@@ -228,11 +228,18 @@ def test_detector_threshold_rule_held_out(detector_predictions: Callable[[str, s
 
 
 @pytest.fixture(scope="module")
-def small_face_predictions(teacher_predictions: Callable[[str, str], list]) -> Callable[[str, str], list]:
-    """The detector with its small-face pass (`--small-faces`), unlabelled faces marked."""
-    detector = TwoPassFaceDetector(YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, confidence=0.001),
-                                   YoloFaceDetector(SHIPPED_DETECTOR, SMALL_FACE_IMGSZ, SMALL_FACE_FLOOR))
-    return functools.cache(lambda set_name, split: marked_predictions(detector, teacher_predictions, set_name, split))
+def small_face_predictions(detector_predictions: Callable[[str, str], list]) -> Callable[[str, str], list]:
+    """The detector with its small-face pass (`--small-faces`), unlabelled faces marked: the first
+    pass's predictions reused, joined by the second pass's as `TwoPassFaceDetector` joins them."""
+    second = YoloFaceDetector(SHIPPED_DETECTOR, SMALL_FACE_IMGSZ, SMALL_FACE_FLOOR)
+
+    @functools.cache
+    def predictions(set_name: str, split: str) -> list:
+        first = detector_predictions(set_name, split)
+        return join_photo_predictions(first, list(predict_photos([photo for photo, _, _ in first], second.detect_image)),
+                                      DETECTOR_IMGSZ)
+
+    return predictions
 
 
 @pytest.mark.parametrize("split", ["val", "test"])

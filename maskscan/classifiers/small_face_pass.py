@@ -11,7 +11,9 @@ docs/detector-history.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
+import numpy as np
 import torch
 from torchvision.ops import nms
 
@@ -32,6 +34,25 @@ def add_small_faces(first: tuple[torch.Tensor, torch.Tensor], second: tuple[torc
     scores = torch.cat([scores, extra_scores[small].to(scores)])
     keep = nms(boxes.float(), scores.float(), iou)
     return boxes[keep], scores[keep]
+
+
+Photo = TypeVar("Photo")
+
+
+def join_photo_predictions(first: Sequence[tuple[Photo, np.ndarray, np.ndarray]],
+                           second: Sequence[tuple[Photo, np.ndarray, np.ndarray]], first_imgsz: int,
+                           below: float = SMALL_FACE_BELOW, floor: float = SMALL_FACE_FLOOR,
+                           iou: float = 0.5) -> list[tuple[Photo, np.ndarray, np.ndarray]]:
+    """Photo by photo, (photo, boxes, scores) of both passes joined as :class:`TwoPassFaceDetector`
+    joins them (the photos, which have `width` and `height`, are the first pass's): for grading the
+    pass from predictions computed once per pass."""
+    joined = []
+    for (photo, boxes, scores), (_, more, more_scores) in zip(first, second, strict=True):
+        found = add_small_faces((torch.from_numpy(boxes), torch.from_numpy(scores)),
+                                (torch.from_numpy(more), torch.from_numpy(more_scores)),
+                                first_imgsz / max(photo.width, photo.height), below, floor, iou)  # type: ignore[attr-defined]
+        joined.append((photo, found[0].numpy(), found[1].numpy()))
+    return joined
 
 
 class TwoPassFaceDetector:
