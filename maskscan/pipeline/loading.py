@@ -141,7 +141,7 @@ def load_pipeline(device: torch.device, detector_weights: Path, classifier: str,
     version) fall back to float32 with a warning under `auto`. Weights that OpenVINO cannot convert (a
     user's unusual model) fall back to PyTorch with a warning, unless `backend` asked for OpenVINO.
     `small_faces` adds the second detector pass of :mod:`maskscan.classifiers.small_face_pass`, on the
-    first pass's backend, in float32."""
+    first pass's backend and device precision, never in int8 (the ranges were calibrated at 512 px)."""
     precision = precision or inference_precision(device)
     if backend == "torch" and cpu_precision == "int8":
         raise ValueError("the int8 models run through OpenVINO, not PyTorch")
