@@ -20,6 +20,7 @@ print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, CUDA
 PY
 
 timeout 300 "$PYTHON" -m pytest -m cuda -q -rs -s -p no:cacheprovider tests/pipeline/test_cuda.py \
+    tests/pipeline/test_small_faces.py \
     2>&1 | tee "$OUT/cuda-tests.txt"
 for fps in 0 5; do
     timeout 180 "$PYTHON" benchmarks/throughput.py "$CLIP" --device cuda --sample-fps "$fps" --modes decode,full \

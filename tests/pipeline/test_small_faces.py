@@ -21,10 +21,15 @@ def crowd_frames() -> list[np.ndarray]:
         return [frame.image for batch in batched_frames(source, batch_size=4) for frame in batch]
 
 
+ON_CUDA = pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device (benchmarks/gpu_check.sh)")])
+
+
+@pytest.mark.parametrize("device", ["cpu", ON_CUDA])
 def test_the_small_face_pass_keeps_every_face_and_adds_only_small_confident_ones(
-        crowd_frames: list[np.ndarray]) -> None:
+        crowd_frames: list[np.ndarray], device: str) -> None:
     def pipeline(small_faces: bool):
-        return load_pipeline(torch.device("cpu"), SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
+        return load_pipeline(torch.device(device), SHIPPED_DETECTOR, DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE,
                              cpu_precision="fp32", small_faces=small_faces)
 
     plain, both = pipeline(False), pipeline(True)
