@@ -25,9 +25,8 @@ from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.datasets.voc import load_scenes
 from maskscan.classifiers.evaluation.operating_point import DEFAULT_FOLDS
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, SMALL_FACE_FLOOR, SMALL_FACE_IMGSZ,
-                                          mask_threshold_for)
-from maskscan.classifiers.small_face_pass import join_photo_predictions
+                                          DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, mask_threshold_for)
+from maskscan.classifiers.small_face_pass import join_photo_predictions, with_small_face_pass
 from tests.conftest import needs_int8_units, shared_path
 
 TOLERANCE = 0.005
@@ -231,7 +230,7 @@ def test_detector_threshold_rule_held_out(detector_predictions: Callable[[str, s
 def small_face_predictions(detector_predictions: Callable[[str, str], list]) -> Callable[[str, str], list]:
     """The detector with its small-face pass (`--small-faces`), unlabelled faces marked: the first
     pass's predictions reused, joined by the second pass's as `TwoPassFaceDetector` joins them."""
-    second = YoloFaceDetector(SHIPPED_DETECTOR, SMALL_FACE_IMGSZ, SMALL_FACE_FLOOR)
+    second = with_small_face_pass(YoloFaceDetector(SHIPPED_DETECTOR, DETECTOR_IMGSZ, confidence=0.001)).second
 
     @functools.cache
     def predictions(set_name: str, split: str) -> list:

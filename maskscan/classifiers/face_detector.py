@@ -39,7 +39,7 @@ class YoloFaceDetector:
             raise ValueError("the int8 detector runs through OpenVINO only")
         ultralytics = import_ultralytics()
         path = require_local_weights(weights)
-        self.name = weights_id(path)
+        self.weights, self.name = path, weights_id(path)
         if int8 is not None and int8.weights != self.name:
             raise Int8RangesError(f"the int8 ranges were calibrated for {int8.weights}, not {self.name}")
         self.precision = "int8" if int8 is not None else str(dtype).removeprefix("torch.")
@@ -122,11 +122,6 @@ class YoloFaceDetector:
 
     def detect_image(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One (H, W, 3) uint8 RGB image: boxes (K, 4) and scores (K,) as arrays."""
-        boxes, scores = self.detect(image_as_frames(image))[0]
+        writable = np.require(image, requirements="W")  # arrays from PIL are read-only
+        boxes, scores = self.detect(torch.from_numpy(writable).permute(2, 0, 1)[None])[0]
         return boxes.cpu().numpy(), scores.cpu().numpy()
-
-
-def image_as_frames(image: np.ndarray) -> torch.Tensor:
-    """One (H, W, 3) uint8 RGB image as a batch of one (3, H, W) frame."""
-    writable = np.require(image, requirements="W")  # arrays from PIL are read-only
-    return torch.from_numpy(writable).permute(2, 0, 1)[None]

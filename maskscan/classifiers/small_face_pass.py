@@ -11,14 +11,17 @@ docs/detector-history.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torchvision.ops import nms
 
 from maskscan.classifiers.face_detector import YoloFaceDetector
-from maskscan.classifiers.shipped import SMALL_FACE_BELOW, SMALL_FACE_FLOOR
+from maskscan.classifiers.shipped import SMALL_FACE_BELOW, SMALL_FACE_FLOOR, SMALL_FACE_IMGSZ, check_small_faces
+
+if TYPE_CHECKING:
+    from maskscan.classifiers.datasets.voc import ScenePhoto
 
 
 def add_small_faces(first: tuple[torch.Tensor, torch.Tensor], second: tuple[torch.Tensor, torch.Tensor],
@@ -36,21 +39,20 @@ def add_small_faces(first: tuple[torch.Tensor, torch.Tensor], second: tuple[torc
     return boxes[keep], scores[keep]
 
 
-Photo = TypeVar("Photo")
+Prediction = tuple["ScenePhoto", np.ndarray, np.ndarray]
 
 
-def join_photo_predictions(first: Sequence[tuple[Photo, np.ndarray, np.ndarray]],
-                           second: Sequence[tuple[Photo, np.ndarray, np.ndarray]], first_imgsz: int,
+def join_photo_predictions(first: Sequence[Prediction], second: Sequence[Prediction], first_imgsz: int,
                            below: float = SMALL_FACE_BELOW, floor: float = SMALL_FACE_FLOOR,
-                           iou: float = 0.5) -> list[tuple[Photo, np.ndarray, np.ndarray]]:
+                           iou: float = 0.5) -> list[Prediction]:
     """Photo by photo, (photo, boxes, scores) of both passes joined as :class:`TwoPassFaceDetector`
-    joins them (the photos, which have `width` and `height`, are the first pass's): for grading the
-    pass from predictions computed once per pass."""
+    joins them (the photos are the first pass's): for grading the pass from predictions computed
+    once per pass."""
     joined = []
     for (photo, boxes, scores), (_, more, more_scores) in zip(first, second, strict=True):
         found = add_small_faces((torch.from_numpy(boxes), torch.from_numpy(scores)),
                                 (torch.from_numpy(more), torch.from_numpy(more_scores)),
-                                first_imgsz / max(photo.width, photo.height), below, floor, iou)  # type: ignore[attr-defined]
+                                first_imgsz / max(photo.width, photo.height), below, floor, iou)
         joined.append((photo, found[0].numpy(), found[1].numpy()))
     return joined
 
@@ -78,3 +80,12 @@ class TwoPassFaceDetector:
                 for found, extra in zip(self.first.detect(frames), self.second.detect(frames), strict=True)]
 
     detect_image = YoloFaceDetector.detect_image
+
+
+def with_small_face_pass(first: YoloFaceDetector) -> TwoPassFaceDetector:
+    """`first` with the `--small-faces` pass: its weights at `SMALL_FACE_IMGSZ`, on its device, dtype
+    and backend, never in int8 (int8 ranges are calibrated at the first pass's size)."""
+    check_small_faces(first.imgsz)
+    second = YoloFaceDetector(first.weights, SMALL_FACE_IMGSZ, SMALL_FACE_FLOOR, first.iou, first.device, first.dtype,
+                              first.backend)
+    return TwoPassFaceDetector(first, second)

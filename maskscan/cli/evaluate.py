@@ -11,9 +11,8 @@ import click
 from maskscan.classifiers.evaluation.centerface import CENTERFACE_THRESHOLD
 from maskscan.classifiers.evaluation.operating_point import DEFAULT_FOLDS
 from maskscan.classifiers.shipped import (DEFAULT_CLASSIFIER, DETECTOR_CONFIDENCE, DETECTOR_IMGSZ,
-                                          DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, SMALL_FACE_FLOOR,
-                                          SMALL_FACE_IMGSZ, check_small_faces, detector_run_id,
-                                          mask_threshold_for)
+                                          DETECTOR_MIN_PRECISION, SHIPPED_DETECTOR, SMALL_FACE_IMGSZ,
+                                          detector_run_id, mask_threshold_for)
 from maskscan.cli.crop_options import UNLABELLED_AS_NO_MASK, UNLABELLED_MIN_WIDTH
 from maskscan.cli.errors import EXIT_USAGE, CommandError, debug_option
 
@@ -159,7 +158,7 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
     from maskscan.classifiers.evaluation.detector import (cross_validate_detector_threshold,
                                                           mark_unlabelled_faces, predict_photos)
     from maskscan.classifiers.face_detector import YoloFaceDetector
-    from maskscan.classifiers.small_face_pass import TwoPassFaceDetector
+    from maskscan.classifiers.small_face_pass import with_small_face_pass
     from maskscan.pipeline.loading import int8_ranges, resolve_device
 
     if centerface and ignore_unlabelled:
@@ -171,9 +170,7 @@ def evaluate_detector_command(voc: tuple[Path, ...], weights: Path, imgsz: int, 
         yolo = YoloFaceDetector(weights, imgsz, confidence=0.001, device=chosen_device,
                                 backend="torch" if int8 is None else "openvino", int8=int8)
         if small_faces:
-            check_small_faces(imgsz)
-            yolo = TwoPassFaceDetector(yolo, YoloFaceDetector(weights, SMALL_FACE_IMGSZ, SMALL_FACE_FLOOR,
-                                                              device=chosen_device))
+            yolo = with_small_face_pass(yolo)
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
     yolo_name = detector_run_id(weights, imgsz, small_faces) + ("" if int8 is None else " int8")

@@ -12,10 +12,9 @@ from maskscan.classifiers.face_detector import YoloFaceDetector
 from maskscan.classifiers.int8_ranges import Int8Ranges, Int8RangesError
 from maskscan.classifiers.mask_classifier import MaskClassifier
 from maskscan.classifiers.openvino_runtime import openvino_available
-from maskscan.classifiers.shipped import (DETECTOR_IMGSZ, DETECTOR_IOU, CPU_PRECISIONS, SMALL_FACE_FLOOR,
-                                         SMALL_FACE_IMGSZ, classifier_weights, int8_ranges_path, mask_threshold_for,
-                                         weights_id)
-from maskscan.classifiers.small_face_pass import TwoPassFaceDetector
+from maskscan.classifiers.shipped import (DETECTOR_IMGSZ, DETECTOR_IOU, CPU_PRECISIONS, classifier_weights,
+                                         int8_ranges_path, mask_threshold_for, weights_id)
+from maskscan.classifiers.small_face_pass import with_small_face_pass
 from maskscan.pipeline.inference import FaceMaskPipeline
 
 log = logging.getLogger(__name__)
@@ -140,8 +139,7 @@ def load_pipeline(device: torch.device, detector_weights: Path, classifier: str,
     when `backend` asks for PyTorch); int8 ranges that do not fit the network (another OpenVINO
     version) fall back to float32 with a warning under `auto`. Weights that OpenVINO cannot convert (a
     user's unusual model) fall back to PyTorch with a warning, unless `backend` asked for OpenVINO.
-    `small_faces` adds the second detector pass of :mod:`maskscan.classifiers.small_face_pass`, on the
-    first pass's backend and device precision, never in int8 (the ranges were calibrated at 512 px)."""
+    `small_faces` adds the second detector pass (:func:`with_small_face_pass`)."""
     precision = precision or inference_precision(device)
     if backend == "torch" and cpu_precision == "int8":
         raise ValueError("the int8 models run through OpenVINO, not PyTorch")
@@ -171,9 +169,7 @@ def load_pipeline(device: torch.device, detector_weights: Path, classifier: str,
                     detector_weights, type(exc).__name__, exc)
         detector = detector_on("torch")
     if small_faces:
-        second = YoloFaceDetector(detector_weights, SMALL_FACE_IMGSZ, SMALL_FACE_FLOOR, DETECTOR_IOU, device,
-                                  precision.detector, detector.backend)
-        detector = TwoPassFaceDetector(detector, second)
+        detector = with_small_face_pass(detector)
     mask_classifier = _load_classifier(classifier, device, precision.classifier,
                                        "fp32" if backend == "torch" else cpu_precision)
     threshold = mask_threshold_for(classifier) if mask_threshold is None else mask_threshold
